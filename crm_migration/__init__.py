@@ -1,0 +1,1 @@
+"""crm_migration: CRM migrations as Dagster software-defined assets."""

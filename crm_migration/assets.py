@@ -1,0 +1,298 @@
+"""The asset factory: a pair's mapping models become its asset graph.
+
+For every mapped object, five assets partitioned by migration run:
+
+    raw_extract -> normalized -> mapped -> loaded -> reconciled
+
+Lookups between objects become edges (a child's `mapped` needs its parents' `mapped` to know which
+parents exist; its `loaded` needs their `loaded` for their destination ids), so the graph itself
+enforces the load order. Beside the chains sit the pair-level assets: the destination's schema
+(with the schema plan), its users (owner resolution) and the run's reconciliation report.
+
+Nothing here names a CRM: the destination is the resource named in the pair's settings.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetSelection,
+    AssetsDefinition,
+    DynamicPartitionsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    define_asset_job,
+)
+
+from crm_migration.destinations.base import ObjectSchema
+from crm_migration.mapping.loader import Pair
+from crm_migration.mapping.model import ObjectMapping
+from crm_migration.pipeline import load as loading
+from crm_migration.pipeline.issues import EXTERNAL_ID
+from crm_migration.pipeline.ledger import Ledger, RunManifest
+from crm_migration.pipeline.normalize import aliases, extract, normalize
+from crm_migration.pipeline.report import account, markdown_table, write_report
+from crm_migration.pipeline.schema_plan import missing_fields, plan_markdown, plan_schema, plan_table
+from crm_migration.pipeline.storage import RunStore, data_home, read_parquet, write_json, write_parquet
+from crm_migration.pipeline.transform import ParentKeys, build_mapped
+from crm_migration.sources import get_source
+
+
+def partitions_for(pair: Pair) -> DynamicPartitionsDefinition:
+    return DynamicPartitionsDefinition(name=f"{pair.name}__runs")
+
+
+def job_name(pair: Pair) -> str:
+    return f"{pair.name}__migrate"
+
+
+def _run(pair: Pair, context: AssetExecutionContext) -> tuple[RunStore, Ledger, RunManifest]:
+    home = data_home()
+    ledger = Ledger(home, pair.name)
+    return RunStore(home, pair.name, context.partition_key), ledger, ledger.run(context.partition_key)
+
+
+def _counts_md(df: pd.DataFrame) -> MetadataValue:
+    if df.empty:
+        return MetadataValue.md("_no rejects, flags or skips_")
+    table = df.groupby(["severity", "reason_code", "field"], dropna=False).size().reset_index(name="records")
+    return MetadataValue.md(markdown_table(table))
+
+
+def _schema(store: RunStore, obj: str) -> ObjectSchema:
+    return ObjectSchema.from_dict(json.loads(store.pair_path("destination_schema.json").read_text())[obj])
+
+
+def build_pair_assets(pair: Pair) -> list[AssetsDefinition]:
+    """Every asset of one pair: the pair-level ones and five per mapped object."""
+    parts = partitions_for(pair)
+    dest_key = pair.settings.destination
+    group = pair.name
+    pool = f"{dest_key}_api"
+
+    def key(*names: str) -> AssetKey:
+        return AssetKey([pair.name, *names])
+
+    schema_key, users_key = key("destination_schema"), key("destination_users")
+
+    @asset(key=schema_key, partitions_def=parts, group_name=group, required_resource_keys={dest_key}, pool=pool,
+           description="The destination's description of every object the pair writes, and the schema plan of what it lacks.",
+           check_specs=[AssetCheckSpec("schema_ready", asset=schema_key, blocking=True,
+                                       description="The destination has every field and picklist value the mappings need.")])
+    def destination_schema(context: AssetExecutionContext) -> MaterializeResult:
+        store, _, _ = _run(pair, context)
+        dest = getattr(context.resources, dest_key)
+        objects = sorted({m.destination.object for m in pair.objects.values()})
+        schemas = dest.describe(objects)
+        write_json({o: s.to_dict() for o, s in schemas.items()}, store.pair_path("destination_schema.json"))
+        plan = plan_schema(pair, schemas)
+        plan_table(plan).to_csv(store.pair_path("schema_plan.csv"), index=False)
+        store.pair_path("schema_plan.md").write_text(plan_markdown(plan), encoding="utf-8")
+        missing = missing_fields(pair, schemas)
+        return MaterializeResult(
+            metadata={"objects": MetadataValue.int(len(objects)), "schema plan": MetadataValue.md(plan_markdown(plan)),
+                      "plan file": MetadataValue.path(str(store.pair_path("schema_plan.csv")))},
+            check_results=[AssetCheckResult(
+                check_name="schema_ready", passed=plan.empty and not missing,
+                metadata={"missing fields": MetadataValue.int(len(missing)), "planned changes": MetadataValue.int(len(plan.fields) + len(plan.values)),
+                          "detail": MetadataValue.md(plan_markdown(plan) + ("\n\nMissing: " + ", ".join(missing) if missing else ""))},
+            )],
+        )
+
+    @asset(key=users_key, partitions_def=parts, group_name=group, required_resource_keys={dest_key}, pool=pool,
+           description="The destination's users with e-mail and active flag: who can own migrated records.",
+           check_specs=[AssetCheckSpec("fallback_owner_active", asset=users_key, blocking=True,
+                                       description="The pair's fallback owner is an active destination user.")])
+    def destination_users(context: AssetExecutionContext) -> MaterializeResult:
+        store, _, _ = _run(pair, context)
+        users = getattr(context.resources, dest_key).users()
+        write_parquet(users, store.pair_path("destination_users.parquet"))
+        fallback = (pair.settings.owners.fallback_email or "").lower()
+        ok = bool(((users["email"] == fallback) & users["active"]).any()) or pair.settings.owners.on_unresolved == "reject"
+        return MaterializeResult(
+            metadata={"users": MetadataValue.int(len(users)), "active": MetadataValue.int(int(users["active"].sum()))},
+            check_results=[AssetCheckResult(check_name="fallback_owner_active", passed=ok,
+                                            metadata={"fallback": MetadataValue.text(fallback or "(none)")})],
+        )
+
+    assets = [destination_schema, destination_users]
+    for mapping in pair.objects.values():
+        assets += _object_assets(pair, mapping, parts, key, dest_key, pool)
+    assets.append(_report_asset(pair, parts, key))
+    return assets
+
+
+def _object_assets(pair: Pair, mapping: ObjectMapping, parts, key, dest_key: str, pool: str) -> list[AssetsDefinition]:
+    obj, group = mapping.object, pair.name
+    k = {stage: key(obj, stage) for stage in ("raw_extract", "normalized", "mapped", "loaded", "reconciled")}
+    what = f"{mapping.source.object} -> {mapping.destination.object}"
+
+    @asset(key=k["raw_extract"], partitions_def=parts, group_name=group,
+           description=f"The run's {mapping.source.object} rows as read from the export ({what}).",
+           check_specs=[AssetCheckSpec("rows_parse", asset=k["raw_extract"], description="Every export row could be parsed.")])
+    def raw_extract(context: AssetExecutionContext) -> MaterializeResult:
+        store, _, manifest = _run(pair, context)
+        raw, issues, meta = extract(get_source(pair.settings.source), Path(manifest.export_dir), mapping, pair.settings)
+        path = store.write(raw, obj, "raw_extract", issues)
+        return MaterializeResult(
+            metadata={"rows": MetadataValue.int(len(raw)), "path": MetadataValue.path(str(path)),
+                      **{k2: MetadataValue.text(str(v)) for k2, v in meta.items() if k2 != "rows"}},
+            check_results=[AssetCheckResult(check_name="rows_parse", passed=issues.empty, severity=AssetCheckSeverity.WARN,
+                                            metadata={"unparseable rows": MetadataValue.int(len(issues)), "issues": _counts_md(issues)})],
+        )
+
+    @asset(key=k["normalized"], deps=[k["raw_extract"]], partitions_def=parts, group_name=group,
+           description=f"{mapping.source.object}, typed and cleaned; unusable rows rejected with a reason code.")
+    def normalized(context: AssetExecutionContext) -> MaterializeResult:
+        store, _, manifest = _run(pair, context)
+        norm, issues = normalize(store.read(obj, "raw_extract"), mapping, pair.settings, Path(manifest.export_dir))
+        path = store.write(norm, obj, "normalized", issues)
+        sev = issues["severity"].value_counts()
+        return MaterializeResult(metadata={
+            "rows": MetadataValue.int(len(norm)), "rejected": MetadataValue.int(int(sev.get("reject", 0))),
+            "flagged": MetadataValue.int(int(sev.get("flag", 0))), "issues": _counts_md(issues), "path": MetadataValue.path(str(path))})
+
+    parent_mapped = [key(p, "mapped") for p in sorted(mapping.parents)]
+    mapped_checks = [
+        AssetCheckSpec("owner_coverage", asset=k["mapped"], blocking=True, description="Every record has a destination owner."),
+        AssetCheckSpec("picklist_coverage", asset=k["mapped"], blocking=True,
+                       description="Every picklist value is one the destination accepts."),
+    ]
+
+    @asset(key=k["mapped"], deps=[k["normalized"], key("destination_schema"), key("destination_users"), *parent_mapped],
+           partitions_def=parts, group_name=group, check_specs=mapped_checks,
+           description=f"Destination-shaped {mapping.destination.object} records: fields, value maps, owners, lookups by external id.")
+    def mapped(context: AssetExecutionContext) -> MaterializeResult:
+        store, ledger, _ = _run(pair, context)
+        schema = _schema(store, mapping.destination.object)
+        users = read_parquet(store.pair_path("destination_users.parquet"))
+        xref = ledger.xref()
+        parents = {}
+        for p in mapping.parents:
+            pm = store.read(p, "mapped")
+            pre = pair.objects[p].source.external_id_prefix
+            rejected = store.read_issues(p)
+            parents[p] = ParentKeys(
+                alive=set(pm[EXTERNAL_ID]) | set(xref.loc[xref["object"] == p, "external_id"]),
+                rejected=set(rejected.loc[rejected["severity"] == "reject", "source_id"].dropna().map(lambda v: pre + v)))
+        dest = getattr(context.resources, dest_key, None)
+        out, issues = build_mapped(store.read(obj, "normalized"), pair, mapping, schema, users, parents,
+                                   getattr(dest, "max_file_bytes", None))
+        path = store.write(out, obj, "mapped", issues)
+        owner = mapping.owner_field
+        no_owner = int(out[owner].isna().sum()) if owner else 0
+        bad_values = _picklist_violations(out, mapping, schema)
+        return MaterializeResult(
+            metadata={"records": MetadataValue.int(len(out)), "rejected": MetadataValue.int(int((issues["severity"] == "reject").sum())),
+                      "issues": _counts_md(issues), "path": MetadataValue.path(str(path)),
+                      "preview": MetadataValue.md(markdown_table(out.head(5)))},
+            check_results=[
+                AssetCheckResult(check_name="owner_coverage", passed=no_owner == 0, metadata={"without owner": MetadataValue.int(no_owner)}),
+                AssetCheckResult(check_name="picklist_coverage", passed=not bad_values,
+                                 metadata={"values the destination refuses": MetadataValue.md(markdown_table(pd.DataFrame(bad_values, columns=["field", "value"])))}),
+            ],
+        )
+
+    parent_loaded = [key(p, "loaded") for p in sorted(mapping.parents)]
+
+    @asset(key=k["loaded"], deps=[k["mapped"], *parent_loaded], partitions_def=parts, group_name=group,
+           required_resource_keys={dest_key}, pool=pool,
+           check_specs=[AssetCheckSpec("accounting_identity", asset=k["loaded"], blocking=True,
+                                       description="extracted = loaded + rejected + skipped, and no record is both.")],
+           description=f"{mapping.destination.object} records upserted by external id, with the audit log and ID cross-reference.")
+    def loaded(context: AssetExecutionContext) -> MaterializeResult:
+        store, ledger, _ = _run(pair, context)
+        dest = getattr(context.resources, dest_key)
+        schema = _schema(store, mapping.destination.object)
+        table, issues = loading.load_object(dest, pair, mapping, store.read(obj, "mapped"), schema, ledger,
+                                            context.partition_key, context.log)
+        path = store.write(table, obj, "loaded", issues)
+        acc = account(store, obj)
+        actions = table["action"].value_counts()
+        return MaterializeResult(
+            metadata={**{a: MetadataValue.int(int(actions.get(a, 0))) for a in ("created", "updated", "unchanged", "failed", "rejected")},
+                      "issues": _counts_md(issues), "path": MetadataValue.path(str(path))},
+            check_results=[AssetCheckResult(check_name="accounting_identity", passed=acc.balanced,
+                                            metadata={n: MetadataValue.int(getattr(acc, n)) for n in ("extracted", "loaded", "rejected", "skipped", "overlap")})],
+        )
+
+    @asset(key=k["reconciled"], deps=[k["loaded"]], partitions_def=parts, group_name=group,
+           required_resource_keys={dest_key}, pool=pool,
+           check_specs=[AssetCheckSpec("fields_match", asset=k["reconciled"], description="Every loaded record reads back with every mapped field equal."),
+                        AssetCheckSpec("all_read_back", asset=k["reconciled"], description="Every loaded record is found by its external id.")],
+           description=f"Every loaded {mapping.destination.object} read back by external id and compared field by field.")
+    def reconciled(context: AssetExecutionContext) -> MaterializeResult:
+        store, ledger, _ = _run(pair, context)
+        dest = getattr(context.resources, dest_key)
+        schema = _schema(store, mapping.destination.object)
+        mismatches, issues = loading.reconcile_object(dest, pair, mapping, store.read(obj, "mapped"), store.read(obj, "loaded"), schema, ledger)
+        path = store.write(mismatches, obj, "reconciled", issues)
+        missing = int((issues["reason_code"] == "MISSING_IN_DESTINATION").sum())
+        by_field = mismatches.groupby("field").size().reset_index(name="records") if len(mismatches) else pd.DataFrame()
+        return MaterializeResult(
+            metadata={"mismatches": MetadataValue.int(len(mismatches)), "missing": MetadataValue.int(missing), "path": MetadataValue.path(str(path))},
+            check_results=[
+                AssetCheckResult(check_name="fields_match", passed=mismatches.empty, metadata={"by field": MetadataValue.md(markdown_table(by_field))}),
+                AssetCheckResult(check_name="all_read_back", passed=missing == 0, metadata={"missing": MetadataValue.int(missing)}),
+            ],
+        )
+
+    return [raw_extract, normalized, mapped, loaded, reconciled]
+
+
+def _picklist_violations(out: pd.DataFrame, mapping: ObjectMapping, schema: ObjectSchema) -> list[tuple[str, str]]:
+    bad = []
+    for name, rule in mapping.fields.items():
+        f = schema.fields.get(name)
+        if f is None or not f.restricted or f.kind != "picklist" or not rule.write or name not in out:
+            continue
+        values = set(out[name].dropna().astype(str)) - set(f.picklist_values)
+        bad += [(name, v) for v in sorted(values)]
+    return bad
+
+
+def _report_asset(pair: Pair, parts, key) -> AssetsDefinition:
+    report_key = key("reconciliation_report")
+
+    @asset(key=report_key, deps=[key(o, "reconciled") for o in pair.objects], partitions_def=parts, group_name=pair.name,
+           check_specs=[AssetCheckSpec("run_reconciles", asset=report_key,
+                                       description="Every object balances and reads back with zero mismatches.")],
+           description="The run's reconciliation report: counts per object, reasons, mismatches, the ID cross-reference.")
+    def reconciliation_report(context: AssetExecutionContext) -> MaterializeResult:
+        store, ledger, _ = _run(pair, context)
+        accounts, md = write_report(pair, store, ledger)
+        return MaterializeResult(
+            metadata={"report": MetadataValue.md(md), "folder": MetadataValue.path(str(store.reports_dir())),
+                      "extracted": MetadataValue.int(sum(a.extracted for a in accounts)),
+                      "loaded": MetadataValue.int(sum(a.loaded for a in accounts)),
+                      "rejected": MetadataValue.int(sum(a.rejected for a in accounts))},
+            check_results=[AssetCheckResult(check_name="run_reconciles", passed=all(a.reconciled for a in accounts),
+                                            metadata={"not reconciled": MetadataValue.text(", ".join(a.object for a in accounts if not a.reconciled) or "none")})],
+        )
+
+    return reconciliation_report
+
+
+def build_pair_job(pair: Pair):
+    return define_asset_job(job_name(pair), selection=AssetSelection.groups(pair.name), partitions_def=partitions_for(pair),
+                            description=f"Migrate one run of {pair.name}: every asset of the pair, in load order.")
+
+
+def open_run(instance, pair: Pair, run_id: str, kind: str, export_dir: Path, **extra) -> RunManifest:
+    """Record the run's manifest in the ledger and add its partition: one partition is one migration run."""
+    watermark = get_source(pair.settings.source).watermark(Path(export_dir), aliases(pair.settings))
+    manifest = Ledger(data_home(), pair.name).open_run(
+        RunManifest(run_id=run_id, pair=pair.name, kind=kind, export_dir=str(Path(export_dir).resolve()),
+                    mapping_version=pair.version, watermark=watermark, **extra))
+    instance.add_dynamic_partitions(partitions_for(pair).name, [run_id])
+    return manifest
+

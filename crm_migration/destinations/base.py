@@ -1,0 +1,199 @@
+"""The one small interface every destination CRM implements, and the types it speaks in.
+
+The asset factory, the ledger, the reconciliation and the reports use only what is here, so that
+none of them ever names a CRM. Each destination module maps its API's errors to the exception
+hierarchy below and its per-record errors to reason codes from `crm_migration.reasons`, keeping the
+CRM's own code and message beside them.
+
+Values cross this interface in one canonical form per field kind (see `FieldSchema.kind`):
+text as str, integers and decimals as numbers, booleans as bool, dates as `YYYY-MM-DD`, datetimes
+as ISO 8601 UTC (`2024-03-05T10:22:00Z`). A destination converts to and from its wire format.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal, TypeVar
+
+import pandas as pd
+
+FieldKind = Literal[
+    "id", "text", "textarea", "email", "phone", "url", "picklist", "multipicklist", "reference",
+    "boolean", "integer", "decimal", "date", "datetime", "base64",
+]
+
+# The columns of every per-record outcome table a destination returns.
+OUTCOME_COLUMNS = ["external_id", "destination_id", "action", "reason_code", "dest_code", "dest_message"]
+Action = Literal["created", "updated", "unchanged", "failed", "deleted"]
+
+
+@dataclass(frozen=True)
+class FieldSchema:
+    name: str
+    kind: FieldKind
+    label: str = ""
+    length: int | None = None
+    required: bool = False
+    createable: bool = True
+    updateable: bool = True
+    external_id: bool = False
+    unique: bool = False
+    picklist_values: tuple[str, ...] = ()
+    restricted: bool = False
+    reference_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ObjectSchema:
+    name: str
+    fields: dict[str, FieldSchema]
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "fields": {n: vars(f) | {"picklist_values": list(f.picklist_values), "reference_to": list(f.reference_to)} for n, f in self.fields.items()}}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ObjectSchema:
+        return cls(d["name"], {n: FieldSchema(**{**f, "picklist_values": tuple(f["picklist_values"]), "reference_to": tuple(f["reference_to"])}) for n, f in d["fields"].items()})
+
+
+@dataclass(frozen=True)
+class PlannedField:
+    """A custom field the destination lacks."""
+
+    object: str
+    name: str
+    type: str
+    label: str
+    length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    external_id: bool = False
+    unique: bool = False
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlannedValues:
+    """Picklist values an existing field lacks."""
+
+    object: str
+    field: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SchemaPlan:
+    fields: tuple[PlannedField, ...] = ()
+    values: tuple[PlannedValues, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.fields and not self.values
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+class DestinationError(Exception):
+    """Anything a destination raises; never carries a secret."""
+
+
+class AuthenticationError(DestinationError):
+    """Credentials were refused or the session expired; re-authenticating may help once."""
+
+
+class ThrottledError(DestinationError):
+    def __init__(self, message: str, wait_seconds: float | None = None):
+        super().__init__(message)
+        self.wait_seconds = wait_seconds
+
+
+class TransientError(DestinationError):
+    """5xx, dropped connection, timeout: safe to retry, because every write is keyed by external id."""
+
+    def __init__(self, message: str, wait_seconds: float | None = None):
+        super().__init__(message)
+        self.wait_seconds = wait_seconds
+
+
+class PermanentError(DestinationError):
+    """The request itself is wrong; retrying will not help."""
+
+    def __init__(self, message: str, reason_code: str = "DEST_UNKNOWN", dest_code: str | None = None):
+        super().__init__(message)
+        self.reason_code = reason_code
+        self.dest_code = dest_code
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class RetryPolicy:
+    """Retries live here and nowhere else: throttling and transient failures back off, honouring the
+    wait the server asked for; an expired session re-authenticates once per attempt."""
+
+    attempts: int = 8
+    base_delay: float = 0.2
+    max_delay: float = 30.0
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    retried: int = 0
+
+    def run(self, call: Callable[[], T], reauthenticate: Callable[[], None]) -> T:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return call()
+            except AuthenticationError:
+                if attempt == self.attempts:
+                    raise
+                reauthenticate()
+            except (ThrottledError, TransientError) as e:
+                if attempt == self.attempts:
+                    raise
+                backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+                self.sleep(max(e.wait_seconds or 0.0, backoff))
+            self.retried += 1
+        raise AssertionError("unreachable")
+
+
+def outcomes(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
+    return df.astype({c: "string" for c in OUTCOME_COLUMNS})
+
+
+class Destination(ABC):
+    """A destination CRM, as the pipeline uses it."""
+
+    name: str
+    max_file_bytes: int
+
+    @abstractmethod
+    def describe(self, objects: list[str]) -> dict[str, ObjectSchema]:
+        """Fields of each object: kind, length, required, writability, picklist values, references."""
+
+    @abstractmethod
+    def users(self) -> pd.DataFrame:
+        """Columns id, email, active, name: the users who can own records."""
+
+    @abstractmethod
+    def upsert(self, obj: str, external_id_field: str, records: pd.DataFrame) -> pd.DataFrame:
+        """Create or update by external id (records' lookups already hold destination ids); one outcome per record."""
+
+    @abstractmethod
+    def read_back(self, obj: str, external_id_field: str, external_ids: list[str], fields: list[str]) -> pd.DataFrame:
+        """Current values in canonical form: columns external_id, destination_id and the fields."""
+
+    @abstractmethod
+    def delete(self, obj: str, ids: list[str]) -> pd.DataFrame:
+        """Delete by destination id; one outcome per id."""
+
+    @abstractmethod
+    def upload_files(self, obj: str, external_id_field: str, files: pd.DataFrame, path_column: str) -> pd.DataFrame:
+        """Upload one file per record (with its fields and parent link); one outcome per file."""
+
+    @abstractmethod
+    def apply_schema_plan(self, plan: SchemaPlan) -> list[str]:
+        """Create the planned fields and values where the API allows it; returns what was applied."""

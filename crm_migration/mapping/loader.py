@@ -1,0 +1,118 @@
+"""Load a pair folder into typed models, failing fast with the file and key at fault."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cached_property
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from crm_migration.mapping.model import ObjectMapping, PairSettings
+
+PAIR_FILE = "pair.yaml"
+
+
+class MappingError(ValueError):
+    """A mapping file is wrong; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A pair's settings and its object mappings, in load order (parents before children)."""
+
+    folder: Path
+    settings: PairSettings
+    objects: dict[str, ObjectMapping]
+
+    @property
+    def name(self) -> str:
+        return self.settings.pair
+
+    @cached_property
+    def version(self) -> str:
+        """A hash of every mapping file: a changed mapping is a new version."""
+        digest = hashlib.sha256()
+        for path in sorted(self.folder.glob("*.yaml")):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+        return digest.hexdigest()[:16]
+
+    def children_of(self, name: str) -> list[str]:
+        return [o.object for o in self.objects.values() if name in o.parents]
+
+
+def _format_error(file: Path, err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        lines.append(f"{file}: {key}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise MappingError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise MappingError(f"{path}: expected a mapping of keys at the top level")
+    return data
+
+
+def load_pair(folder: Path | str) -> Pair:
+    folder = Path(folder)
+    pair_file = folder / PAIR_FILE
+    if not pair_file.is_file():
+        raise MappingError(f"{folder}: no {PAIR_FILE} (the pair's settings)")
+    try:
+        settings = PairSettings.model_validate(_read_yaml(pair_file))
+    except ValidationError as e:
+        raise MappingError(_format_error(pair_file, e)) from None
+    if settings.pair != folder.name:
+        raise MappingError(f"{pair_file}: pair: {settings.pair!r} must match the folder name {folder.name!r}")
+
+    objects: dict[str, ObjectMapping] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        if path.name == PAIR_FILE:
+            continue
+        try:
+            mapping = ObjectMapping.model_validate(_read_yaml(path))
+        except ValidationError as e:
+            raise MappingError(_format_error(path, e)) from None
+        if mapping.object in objects:
+            raise MappingError(f"{path}: object: {mapping.object!r} is also mapped in {objects[mapping.object].file_name}")
+        objects[mapping.object] = mapping.model_copy(update={"file_name": str(path)})
+
+    if not objects:
+        raise MappingError(f"{folder}: no object mappings (one YAML file per mapped object)")
+    for m in objects.values():
+        for field, rule in m.lookups.items():
+            if rule.lookup not in objects:
+                raise MappingError(
+                    f"{m.file_name}: fields.{field}.lookup: {rule.lookup!r} is not a mapped object "
+                    f"(known: {', '.join(sorted(objects))})"
+                )
+    try:
+        order = list(TopologicalSorter({n: m.parents for n, m in objects.items()}).static_order())
+    except CycleError as e:
+        raise MappingError(f"{folder}: the lookups between objects form a cycle: {' -> '.join(e.args[1])}") from None
+    return Pair(folder=folder, settings=settings, objects={n: objects[n] for n in order})
+
+
+def mappings_root() -> Path:
+    """The `mappings/` folder: CRM_MIGRATION_MAPPINGS, else the one beside the package (a checkout)."""
+    import os
+
+    configured = os.environ.get("CRM_MIGRATION_MAPPINGS")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[2] / "mappings"
+
+
+def load_all_pairs(root: Path | None = None) -> list[Pair]:
+    root = root or mappings_root()
+    return [load_pair(p) for p in sorted(root.iterdir()) if (p / PAIR_FILE).is_file()]

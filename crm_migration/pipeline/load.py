@@ -1,0 +1,163 @@
+"""The loaded and reconciled stages: idempotent writes with a write-ahead audit, then read-back.
+
+Loading a batch: translate lookups (parent external id -> destination id, from the ID
+cross-reference), read the destination's current values (the before-image), leave identical
+records alone, write the intent to the ledger, send the rest as upserts keyed by external id, write
+the result. So a second materialization of the same partition sends nothing at all.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from crm_migration.destinations.base import Destination, ObjectSchema
+from crm_migration.mapping.loader import Pair
+from crm_migration.mapping.model import ObjectMapping
+from crm_migration.pipeline.compare import field_equal
+from crm_migration.pipeline.issues import EXTERNAL_ID, issues_for
+from crm_migration.pipeline.ledger import Ledger
+from crm_migration.pipeline.normalize import FILE_PATH
+from crm_migration.pipeline.storage import issues_frame
+from crm_migration.pipeline.transform import META_COLUMNS, WAVE
+from crm_migration.sources.base import SOURCE_FILE, SOURCE_ROW
+
+LOADED = ("created", "updated", "unchanged")
+
+
+def write_fields(mapping: ObjectMapping) -> list[str]:
+    return [n for n, r in mapping.fields.items() if r.write]
+
+
+def translate_lookups(records: pd.DataFrame, mapping: ObjectMapping, xref: dict[str, dict[str, str]],
+                      only: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parent external ids -> destination ids. A parent that did not load rejects (or, for flag lookups, unlinks) the child."""
+    out = records.copy()
+    issues = []
+    lost_any = pd.Series(False, index=out.index)
+    for name, rule in mapping.lookups.items():
+        if only is not None and name not in only:
+            continue
+        ext = out[name]
+        ids = ext.map(xref.get(rule.lookup, {})).astype("string")
+        lost = ext.notna() & ids.isna()
+        if rule.on_missing == "flag":
+            issues.append(issues_for(out[lost], stage="loaded", obj=mapping.object, code="LOOKUP_UNRESOLVED", field=name,
+                                     value=ext[lost], detail="the " + rule.lookup + " did not load; loaded without the link"))
+        else:
+            issues.append(issues_for(out[lost], stage="loaded", obj=mapping.object, code="PARENT_REJECTED", field=name,
+                                     value=ext[lost], detail="the " + rule.lookup + " " + ext[lost].fillna("") + " did not load"))
+            lost_any |= lost
+        out[name] = ids
+    return out[~lost_any], issues_frame(issues)
+
+
+def load_object(dest: Destination, pair: Pair, mapping: ObjectMapping, mapped: pd.DataFrame, schema: ObjectSchema,
+                ledger: Ledger, run_id: str, log=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Returns one outcome per mapped record (with its source file and row) and the load's issues."""
+    ext_field = mapping.destination.external_id
+    fields = write_fields(mapping)
+    xref = _xref(ledger, pair)
+    others = [n for n, r in mapping.lookups.items() if r.lookup != mapping.object]
+    records, issues = translate_lookups(mapped, mapping, xref, only=others)
+    results = []
+    self_field = mapping.self_lookup
+    for wave in sorted(records[WAVE].unique()) if len(records) else []:
+        batch_all = records[records[WAVE] == wave]
+        if self_field:
+            xref = _xref(ledger, pair)  # parents of this wave loaded in the previous one
+            batch_all, wave_issues = translate_lookups(batch_all, mapping, xref, only=[self_field])
+            issues = issues_frame([issues, wave_issues])
+        for start in range(0, len(batch_all), pair.settings.load.batch_size):
+            batch = batch_all.iloc[start:start + pair.settings.load.batch_size]
+            results.append(_load_batch(dest, mapping, batch, fields, ext_field, schema, ledger, run_id, f"w{wave}"))
+            if log:
+                done = results[-1]["action"].value_counts().to_dict()
+                log.info(f"{mapping.object} wave {wave}: batch of {len(batch)} -> {done}")
+    outcome = pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=["external_id", "action"])
+    failed = outcome[outcome["action"] == "failed"]
+    if len(failed):
+        rows = failed.merge(mapped[META_COLUMNS], left_on="external_id", right_on=EXTERNAL_ID, how="left")
+        issues = issues_frame([issues, issues_for(rows, stage="loaded", obj=mapping.object, code="DEST_UNKNOWN",
+                                                  detail=rows["dest_message"].fillna(""),
+                                                  dest_code=rows["dest_code"], dest_message=rows["dest_message"])
+                               .assign(reason_code=rows["reason_code"].fillna("DEST_UNKNOWN").to_numpy())])
+    table = mapped[META_COLUMNS].merge(outcome, left_on=EXTERNAL_ID, right_on="external_id", how="left")
+    table = table.drop(columns="external_id")
+    table["action"] = table["action"].fillna("rejected")
+    return table, issues
+
+
+def _xref(ledger: Ledger, pair: Pair) -> dict[str, dict[str, str]]:
+    x = ledger.xref()
+    return {obj: dict(zip(g["external_id"], g["destination_id"])) for obj, g in x.groupby("object")}
+
+
+def _load_batch(dest: Destination, mapping: ObjectMapping, batch: pd.DataFrame, fields: list[str], ext_field: str,
+                schema: ObjectSchema, ledger: Ledger, run_id: str, label: str) -> pd.DataFrame:
+    send = batch[fields].copy()
+    send.insert(0, ext_field, batch[EXTERNAL_ID].to_numpy())
+    before = dest.read_back(mapping.destination.object, ext_field, send[ext_field].tolist(), fields)
+    before = before.drop_duplicates("external_id").set_index("external_id").reindex(send[ext_field])
+    existed = before["destination_id"].notna().to_numpy()
+    same = pd.Series(existed, index=send.index)
+    for f in fields:
+        same &= field_equal(send[f].reset_index(drop=True), before[f].reset_index(drop=True), schema.fields.get(f)).to_numpy()
+    batch_id = ledger.new_batch(run_id, mapping.object, label)
+    intent = pd.DataFrame({
+        "external_id": send[ext_field].to_numpy(),
+        "existed": existed,
+        "destination_id": before["destination_id"].to_numpy(),
+        "before": [json.dumps(r, default=str) if e else None for r, e in zip(_records(before[fields]), existed)],
+        "after": [json.dumps(r, default=str) for r in _records(send)],
+        "unchanged": same.to_numpy(),
+    })
+    ledger.write_intent(run_id, mapping.object, batch_id, intent)
+    unchanged = pd.DataFrame({"external_id": send.loc[same, ext_field], "destination_id": before.loc[send.loc[same, ext_field], "destination_id"].to_numpy(),
+                              "action": "unchanged"})
+    todo = send[~same]
+    if mapping.source.file is not None:
+        todo = todo.assign(**{FILE_PATH: batch.loc[todo.index, FILE_PATH]})
+        sent = dest.upload_files(mapping.destination.object, ext_field, todo, FILE_PATH) if len(todo) else None
+    else:
+        sent = dest.upsert(mapping.destination.object, ext_field, todo) if len(todo) else None
+    result = pd.concat([unchanged] + ([sent] if sent is not None else []), ignore_index=True)
+    ledger.write_result(run_id, mapping.object, batch_id, result)
+    return result
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    return df.astype(object).where(df.notna(), None).to_dict("records")
+
+
+def reconcile_object(dest: Destination, pair: Pair, mapping: ObjectMapping, mapped: pd.DataFrame, loaded: pd.DataFrame,
+                     schema: ObjectSchema, ledger: Ledger) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read back every loaded record and compare every mapped field. Returns (mismatches, issues)."""
+    ok = loaded[loaded["action"].isin(LOADED)]
+    expected = mapped[mapped[EXTERNAL_ID].isin(set(ok[EXTERNAL_ID]))]
+    expected, _ = translate_lookups(expected, mapping, _xref(ledger, pair))
+    fields = list(mapping.fields)
+    actual = dest.read_back(mapping.destination.object, mapping.destination.external_id, expected[EXTERNAL_ID].tolist(), fields)
+    actual = actual.drop_duplicates("external_id").set_index("external_id")
+    present = expected[EXTERNAL_ID].isin(actual.index)
+    issues = [issues_for(expected[~present], stage="reconciled", obj=mapping.object, code="MISSING_IN_DESTINATION",
+                         detail="reported loaded, but no record with this external id was read back")]
+    exp = expected[present].reset_index(drop=True)
+    act = actual.reindex(exp[EXTERNAL_ID]).reset_index(drop=True)
+    mismatches = []
+    for f in fields:
+        equal = field_equal(exp[f], act[f], schema.fields.get(f))
+        bad = ~equal
+        if bad.any():
+            rows = exp[bad]
+            mismatches.append(pd.DataFrame({"external_id": rows[EXTERNAL_ID], "field": f,
+                                            "expected": exp.loc[bad, f].astype("string"), "actual": act.loc[bad, f].astype("string"),
+                                            SOURCE_FILE: rows[SOURCE_FILE], SOURCE_ROW: rows[SOURCE_ROW]}))
+            issues.append(issues_for(rows, stage="reconciled", obj=mapping.object, code="FIELD_MISMATCH", field=f,
+                                     value=act.loc[bad, f].astype("string"),
+                                     detail="expected " + exp.loc[bad, f].astype("string").fillna("(blank)") + ", read back "
+                                     + act.loc[bad, f].astype("string").fillna("(blank)")))
+    table = (pd.concat(mismatches, ignore_index=True) if mismatches
+             else pd.DataFrame(columns=["external_id", "field", "expected", "actual", SOURCE_FILE, SOURCE_ROW]))
+    return table.astype({"external_id": "string", "field": "string", "expected": "string", "actual": "string"}), issues_frame(issues)

@@ -1,0 +1,244 @@
+"""The mapped stage: normalized rows -> destination-shaped records, by the object's mapping.
+
+Lookups stay as the parent's external id here (the loader turns them into destination ids once the
+parent is loaded); owners are resolved to destination user ids; a hierarchy gets its load waves.
+Values are written in one canonical form per destination type (see `to_canonical`), which the
+destinations accept and return on read-back, so that comparison never depends on the CRM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from crm_migration.destinations.base import FieldSchema, ObjectSchema
+from crm_migration.mapping.loader import Pair
+from crm_migration.mapping.model import FieldRule, ObjectMapping
+from crm_migration.pipeline.issues import EXTERNAL_ID, drop_rejected, issues_for
+from crm_migration.pipeline.normalize import FILE_PATH, FILE_SIZE
+from crm_migration.pipeline.storage import issues_frame
+from crm_migration.sources.base import SOURCE_FILE, SOURCE_ID, SOURCE_ROW
+
+STAGE = "mapped"
+WAVE = "_wave"
+META_COLUMNS = [EXTERNAL_ID, SOURCE_FILE, SOURCE_ROW, SOURCE_ID, WAVE]
+
+
+@dataclass(frozen=True)
+class ParentKeys:
+    """What the records of a parent object became, by external id."""
+
+    alive: set[str] = field(default_factory=set)  # mapped in this run, or loaded by an earlier one
+    rejected: set[str] = field(default_factory=set)  # in the export, but rejected
+
+
+def to_canonical(s: pd.Series, dest: FieldSchema | None, zone: str) -> pd.Series:
+    """One form per destination type: datetimes ISO 8601 UTC with Z, dates YYYY-MM-DD, numbers, booleans, text."""
+    kind = dest.kind if dest else "text"
+    is_datetime = isinstance(s.dtype, pd.DatetimeTZDtype)
+    if kind == "datetime":
+        if not is_datetime:
+            s = pd.to_datetime(s, utc=True, errors="coerce")
+        return s.dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype("string")
+    if kind == "date":
+        if is_datetime:
+            return s.dt.tz_convert(zone).dt.strftime("%Y-%m-%d").astype("string")
+        return s.map(lambda d: d.isoformat() if hasattr(d, "isoformat") else d).astype("string")
+    if kind == "integer":
+        return pd.to_numeric(s, errors="coerce").round().astype("Int64")
+    if kind == "decimal":
+        return pd.to_numeric(s, errors="coerce").astype("Float64")
+    if kind == "boolean":
+        return s.astype("boolean")
+    if is_datetime:
+        return s.dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype("string")
+    return s.astype("string")
+
+
+def build_mapped(
+    norm: pd.DataFrame,
+    pair: Pair,
+    mapping: ObjectMapping,
+    schema: ObjectSchema,
+    users: pd.DataFrame,
+    parents: dict[str, ParentKeys],
+    max_file_bytes: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    obj, zone = mapping.object, pair.settings.timezone
+    out = pd.DataFrame(index=norm.index)
+    issues: list[pd.DataFrame] = []
+    lookup_flagged = pd.Series(False, index=norm.index)
+
+    for name, rule in mapping.fields.items():
+        dest = schema.fields.get(name)
+        if rule.kind == "constant":
+            out[name] = to_canonical(pd.Series(rule.constant, index=norm.index), dest, zone)
+        elif rule.kind == "template":
+            out[name] = _template(norm, rule.template)
+        elif rule.kind == "owner":
+            out[name], owner_issues = _owners(norm, rule, users, pair, obj, name)
+            issues.append(owner_issues)
+            continue
+        elif rule.kind == "lookup":
+            out[name], lk_issues, flagged = _lookup(norm, rule, pair, parents, obj, name, self_lookup=rule.lookup == obj)
+            issues.append(lk_issues)
+            lookup_flagged |= flagged
+            continue
+        else:
+            s = norm[rule.from_] if rule.from_ in norm else pd.Series(pd.NA, index=norm.index, dtype="string")
+            if rule.values is not None:
+                s, value_issues = _value_map(norm, s, rule, obj, name)
+                issues.append(value_issues)
+            out[name] = to_canonical(s, FieldSchema(name=name, kind=rule.type) if rule.type else dest, zone)
+        if rule.truncate and dest is not None and dest.length:
+            out[name], trunc = _truncate(norm, out[name], dest.length, obj, name)
+            issues.append(trunc)
+
+    if mapping.require_link is not None:
+        none_linked = out[mapping.require_link.fields].isna().all(axis=1) & ~lookup_flagged
+        code = "LOOKUP_UNRESOLVED" if mapping.require_link.on_missing == "flag" else "ORPHAN_REFERENCE"
+        issues.append(issues_for(norm[none_linked], stage=STAGE, obj=obj, code=code, field="+".join(mapping.require_link.fields),
+                                 detail="none of the links resolves: loaded without a parent, flagged for manual assignment"
+                                 if code == "LOOKUP_UNRESOLVED" else "none of the links resolves"))
+
+    if mapping.source.file is not None:
+        out[FILE_PATH] = norm[FILE_PATH]
+        if max_file_bytes is not None:
+            big = norm[FILE_SIZE].fillna(0) > max_file_bytes
+            issues.append(issues_for(norm[big], stage=STAGE, obj=obj, code="FILE_TOO_LARGE", field=mapping.source.file.path_column,
+                                     value=norm.loc[big, FILE_SIZE].astype("string"),
+                                     detail=f"the file is larger than the destination's {max_file_bytes:,} bytes in this flow"))
+
+    for col in (EXTERNAL_ID, SOURCE_FILE, SOURCE_ROW, SOURCE_ID):
+        out[col] = norm[col]
+    all_issues = issues_frame(issues)
+    out = drop_rejected(out, all_issues)
+    out[WAVE] = 0
+    if mapping.self_lookup:
+        out, wave_issues = _waves(out, mapping.self_lookup, obj)
+        all_issues = issues_frame([all_issues, wave_issues])
+    return out.reset_index(drop=True), all_issues
+
+
+def _template(norm: pd.DataFrame, template: str) -> pd.Series:
+    import re
+
+    parts = re.split(r"({[A-Za-z_][A-Za-z0-9_]*})", template)
+    result = pd.Series("", index=norm.index, dtype="string")
+    any_value = pd.Series(False, index=norm.index)
+    for part in parts:
+        if part.startswith("{") and part.endswith("}"):
+            col = norm[part[1:-1]].astype("string")
+            any_value |= col.notna()
+            result = result + col.fillna("")
+        else:
+            result = result + part
+    return result.str.strip().str.strip(":").str.strip().where(any_value)
+
+
+def _value_map(norm: pd.DataFrame, s: pd.Series, rule: FieldRule, obj: str, name: str) -> tuple[pd.Series, pd.DataFrame]:
+    keys = s.astype("string")
+    mapped = keys.map(rule.values)
+    unmapped = keys.notna() & mapped.isna()
+    if rule.unmapped == "keep":
+        return mapped.where(~unmapped, keys), issues_frame([])
+    if rule.unmapped == "default":
+        flags = issues_for(norm[unmapped], stage=STAGE, obj=obj, code="UNMAPPED_VALUE_DEFAULTED", field=name, value=keys[unmapped],
+                           detail="value has no entry in the value map; default " + repr(rule.default) + " used")
+        return mapped.where(~unmapped, rule.default), flags
+    rejects = issues_for(norm[unmapped], stage=STAGE, obj=obj, code="UNMAPPED_VALUE", field=name, value=keys[unmapped],
+                         detail="value " + keys[unmapped].fillna("") + " has no entry in the value map (" + rule.from_ + ")")
+    return mapped, rejects
+
+
+def _truncate(norm: pd.DataFrame, s: pd.Series, length: int, obj: str, name: str) -> tuple[pd.Series, pd.DataFrame]:
+    long = s.str.len().fillna(0) > length
+    flags = issues_for(norm[long], stage=STAGE, obj=obj, code="VALUE_TRUNCATED", field=name, value=s[long],
+                       detail=f"longer than the destination's {length} characters; truncated")
+    return s.where(~long, s.str.slice(0, length)), flags
+
+
+def _owners(norm: pd.DataFrame, rule: FieldRule, users: pd.DataFrame, pair: Pair, obj: str, name: str) -> tuple[pd.Series, pd.DataFrame]:
+    active = users[users["active"].astype(bool)]
+    by_email = dict(zip(active["email"].str.lower(), active["id"]))
+    emails = norm[rule.owner].astype("string").str.lower() if rule.owner in norm else pd.Series(pd.NA, index=norm.index, dtype="string")
+    owner = emails.map(by_email).astype("string")
+    unresolved = owner.isna()
+    settings = pair.settings.owners
+    fallback = by_email.get((settings.fallback_email or "").lower())
+    if settings.on_unresolved == "fallback" and fallback:
+        inactive = set(users.loc[~users["active"].astype(bool), "email"].str.lower())
+        why = emails[unresolved].map(lambda e: "blank owner" if pd.isna(e) else ("inactive user " + e if e in inactive else "no user " + e))
+        flags = issues_for(norm[unresolved], stage=STAGE, obj=obj, code="OWNER_FALLBACK", field=name, value=emails[unresolved],
+                           detail=why.astype("string") + "; owned by the fallback " + settings.fallback_email)
+        return owner.fillna(fallback), flags
+    detail = "no active destination user with this e-mail" + (
+        "" if fallback or settings.on_unresolved == "reject" else f" and the fallback owner {settings.fallback_email} is not an active user")
+    return owner, issues_for(norm[unresolved], stage=STAGE, obj=obj, code="OWNER_UNRESOLVED", field=name, value=emails[unresolved], detail=detail)
+
+
+def _lookup(norm, rule: FieldRule, pair: Pair, parents: dict[str, ParentKeys], obj: str, name: str, self_lookup: bool):
+    target = pair.objects[rule.lookup]
+    raw = norm[rule.from_].astype("string") if rule.from_ in norm else pd.Series(pd.NA, index=norm.index, dtype="string")
+    ext = (target.source.external_id_prefix + raw).astype("string")
+    keys = ParentKeys(alive=set(norm[EXTERNAL_ID])) if self_lookup else parents.get(rule.lookup, ParentKeys())
+    given = ext.notna()
+    rejected = given & ext.isin(keys.rejected) & ~ext.isin(keys.alive)
+    missing = given & ~ext.isin(keys.alive) & ~rejected
+    if self_lookup:
+        rejected = pd.Series(False, index=norm.index)  # a rejected parent in a hierarchy is found by the waves
+        missing = given & ~ext.isin(keys.alive) & ~ext.isin(keys.rejected)
+    issues = []
+    flagged = pd.Series(False, index=norm.index)
+    if rule.on_missing == "flag":
+        gone = rejected | missing
+        issues.append(issues_for(norm[gone], stage=STAGE, obj=obj, code="LOOKUP_UNRESOLVED", field=name, value=raw[gone],
+                                 detail="no " + rule.lookup + " " + raw[gone].fillna("") + " to link to; loaded without it, flagged for manual assignment"))
+        flagged = gone
+        ext = ext.mask(gone)
+    else:
+        issues.append(issues_for(norm[missing], stage=STAGE, obj=obj, code="ORPHAN_REFERENCE", field=name, value=raw[missing],
+                                 detail=rule.lookup + " " + raw[missing].fillna("") + " is not in the export"))
+        issues.append(issues_for(norm[rejected], stage=STAGE, obj=obj, code="PARENT_REJECTED", field=name, value=raw[rejected],
+                                 detail=rule.lookup + " " + raw[rejected].fillna("") + " was rejected"))
+    return ext, issues_frame(issues), flagged
+
+
+def _waves(out: pd.DataFrame, parent_field: str, obj: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Number a hierarchy's load waves (roots 0, their children 1, ...); reject cycles and what hangs below them."""
+    ids, parent = out[EXTERNAL_ID], out[parent_field]
+    wave = pd.Series(np.nan, index=out.index)
+    wave[parent.isna()] = 0
+    level = 0
+    while True:
+        nxt = wave.isna() & parent.isin(set(ids[wave == level]))
+        if not nxt.any():
+            break
+        level += 1
+        wave[nxt] = level
+    stuck = out[wave.isna()]
+    if stuck.empty:
+        return out.assign(**{WAVE: wave.astype(int)}), issues_frame([])
+    # Only the few stuck records are walked one by one.
+    up = dict(zip(stuck[EXTERNAL_ID], stuck[parent_field]))
+    on_cycle = set()
+    for start in up:
+        seen, node = [], start
+        while node in up and node not in seen:
+            seen.append(node)
+            node = up[node]
+        if node in seen:
+            on_cycle.update(seen[seen.index(node):])
+    cyc = stuck[stuck[EXTERNAL_ID].isin(on_cycle)]
+    below = stuck[~stuck[EXTERNAL_ID].isin(on_cycle)]
+    issues = issues_frame([
+        issues_for(cyc, stage=STAGE, obj=obj, code="HIERARCHY_CYCLE", field=parent_field, value=cyc[parent_field],
+                   detail="part of a parent cycle: " + " -> ".join(sorted(on_cycle & set(cyc[EXTERNAL_ID])))),
+        issues_for(below, stage=STAGE, obj=obj, code="PARENT_REJECTED", field=parent_field, value=below[parent_field],
+                   detail="an ancestor in the hierarchy was rejected"),
+    ])
+    kept = out[wave.notna()].copy()
+    kept[WAVE] = wave[wave.notna()].astype(int)
+    return kept, issues
