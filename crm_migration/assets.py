@@ -12,7 +12,6 @@ enforces the load order. Beside the chains sit the pair-level assets: the destin
 Nothing here names a CRM: the destination is the resource named in the pair's settings.
 """
 
-from __future__ import annotations
 
 import json
 from pathlib import Path
@@ -283,7 +282,7 @@ def _report_asset(pair: Pair, parts, key) -> AssetsDefinition:
 
 
 def build_pair_job(pair: Pair):
-    return define_asset_job(job_name(pair), selection=AssetSelection.groups(pair.name), partitions_def=partitions_for(pair),
+    return define_asset_job(job_name(pair), selection=AssetSelection.groups(pair.name),
                             description=f"Migrate one run of {pair.name}: every asset of the pair, in load order.")
 
 

@@ -352,12 +352,28 @@ class SalesforceDestination(ConfigurableResource):
                 record["ContentDocumentId"] = current["ContentDocumentId"]
             record["VersionData"] = base64.b64encode(path.read_bytes()).decode("ascii")
             try:
-                answer = self._call(lambda sf: getattr(sf, obj).create(record))
+                answer = self._call(self._create_file_once(obj, external_id_field, ext_id, md5, record))
                 rows.append({"external_id": ext_id, "destination_id": answer["id"],
                              "action": "updated" if ext_id in by_ext.index else "created"})
             except PermanentError as e:
                 rows.append(_failure(ext_id, e.dest_code, str(e), None))
         return outcomes(rows)
+
+    @staticmethod
+    def _create_file_once(obj: str, ext_field: str, ext_id: str, md5: str, record: dict):
+        """A file insert is not an upsert: before retrying, look whether the failed attempt landed after all."""
+        tried = []
+
+        def attempt(sf: Salesforce) -> dict:
+            if tried:
+                soql = f"SELECT Id, Checksum FROM {obj} WHERE {ext_field} = '{ext_id}' AND IsLatest = true"
+                found = [r for r in sf.query(soql)["records"] if r.get("Checksum") == md5]
+                if found:
+                    return {"id": found[0]["Id"]}
+            tried.append(True)
+            return getattr(sf, obj).create(record)
+
+        return attempt
 
     # --- schema plan -------------------------------------------------------------------------
 

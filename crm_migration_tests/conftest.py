@@ -1,0 +1,65 @@
+"""Shared fixtures: a whole demo-sized migration against a real sandbox, run once per session."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from crm_migration.mapping.loader import load_pair, mappings_root
+
+PAIR_NAME = "perfect_portal__salesforce"
+
+
+@pytest.fixture(scope="session")
+def pair():
+    return load_pair(mappings_root() / PAIR_NAME)
+
+
+class Migration:
+    """A data home, a generated export and a running Salesforce sandbox with the pair's schema applied."""
+
+    def __init__(self, home: Path, pair, sandbox, export: Path, instance):
+        self.home, self.pair, self.sandbox, self.export, self.instance = home, pair, sandbox, export, instance
+
+    def run(self, run_id: str, kind: str = "full") -> bool:
+        from crm_migration.assets import open_run
+        from crm_migration.cli import materialize
+
+        open_run(self.instance, self.pair, run_id, kind, self.export)
+        return materialize(self.pair, run_id, self.instance)
+
+    def store(self, run_id: str):
+        from crm_migration.pipeline.storage import RunStore
+
+        return RunStore(self.home, self.pair.name, run_id)
+
+    @property
+    def truth(self) -> dict:
+        return json.loads((self.export / "_generator_truth.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def migration(tmp_path_factory, pair):
+    from dagster import DagsterInstance
+
+    from crm_migration.cli import _use_sandbox, _salesforce_from_env, apply_schema_plan
+    from crm_migration.sandbox import start_sandbox
+    from crm_migration.sources import get_source
+    from crm_migration.sources.perfect_portal.generator import destination_users
+
+    home = tmp_path_factory.mktemp("home")
+    saved = dict(os.environ)
+    os.environ["CRM_MIGRATION_HOME"] = str(home)
+    export = get_source("perfect_portal").generate(home / "export", seed=11, scale=0.5)
+    with start_sandbox("salesforce", home / "sandbox") as sandbox:
+        _use_sandbox(sandbox)
+        sandbox.add_users(destination_users(export) + [
+            {"Email": pair.settings.owners.fallback_email, "FirstName": "Migration", "LastName": "Owner", "IsActive": True}])
+        apply_schema_plan(pair, _salesforce_from_env())
+        with DagsterInstance.ephemeral() as instance:
+            yield Migration(home, pair, sandbox, export, instance)
+    os.environ.clear()
+    os.environ.update(saved)

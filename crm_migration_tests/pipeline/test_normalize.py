@@ -1,0 +1,35 @@
+"""Normalization of mixed, messy source values: pure functions, no server."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from crm_migration.pipeline.normalize import html_to_text, parse_datetimes
+
+FORMATS = ["%Y-%m-%d %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%Y-%m-%d", "%d %b %Y"]
+
+
+def test_mixed_formats_offsets_kept_naive_read_in_zone():
+    s = pd.Series(["2024-03-05T10:22:00Z", "2024-03-05T10:22:00+02:00", "2024-03-05 10:22:00",
+                   "03/05/2024 10:22", "05 Mar 2024", "next Tuesday", None], dtype="string")
+    out = parse_datetimes(s, FORMATS, "America/New_York")
+    iso = out.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert iso[0] == "2024-03-05T10:22:00Z"
+    assert iso[1] == "2024-03-05T08:22:00Z"
+    assert iso[2] == "2024-03-05T15:22:00Z"  # EST is UTC-5 in March before the DST change
+    assert iso[3] == "2024-03-05T15:22:00Z"
+    assert iso[4] == "2024-03-05T05:00:00Z"
+    assert pd.isna(out[5]) and pd.isna(out[6])
+
+
+def test_dst_gap_is_not_shifted_silently():
+    # 02:30 on 2024-03-10 does not exist in New York.
+    out = parse_datetimes(pd.Series(["2024-03-10 02:30:00"], dtype="string"), FORMATS, "America/New_York")
+    assert pd.isna(out[0])
+
+
+def test_html_stripped_to_text():
+    s = pd.Series(["<p>Call with <b>Zoë</b> &amp; team</p><p>Next&nbsp;step:<br>send NDA</p>", "plain", None], dtype="string")
+    out = html_to_text(s)
+    assert out[0] == "Call with Zoë & team\nNext step:\nsend NDA"
+    assert out[1] == "plain" and pd.isna(out[2])
