@@ -193,15 +193,15 @@ def parse_datetimes(s: pd.Series, formats: list[str], zone: str) -> pd.Series:
 
 
 def html_to_text(s: pd.Series) -> pd.Series:
-    """Strip HTML to readable text: block tags become line breaks, entities are decoded."""
+    """Strip HTML to readable text: line breaks at <br> and block ends, entities decoded, blank lines dropped."""
     text = s.str.replace(r"(?is)<(script|style)\b.*?</\1>", "", regex=True)
-    text = text.str.replace(r"(?i)<br\s*/?>|</(p|div|li|tr|h[1-6])>", "\n", regex=True)
+    text = text.str.replace(r"(?i)<br\s*/?>|</(p|div|li|tr|h[1-6]|blockquote)>", "\n", regex=True)
     text = text.str.replace(r"<[^>]+>", "", regex=True)
     has_entity = text.str.contains("&", regex=False).fillna(False).astype(bool)
     text[has_entity] = text[has_entity].map(html.unescape)
     text = text.str.replace("\u00a0", " ", regex=False)
     text = text.str.replace(r"[ \t]+", " ", regex=True).str.replace(r" *\n *", "\n", regex=True)
-    text = text.str.replace(r"\n{3,}", "\n\n", regex=True).str.strip()
+    text = text.str.replace(r"\n{2,}", "\n", regex=True).str.strip()
     return text.replace("", pd.NA)
 
 

@@ -33,3 +33,12 @@ def test_html_stripped_to_text():
     out = html_to_text(s)
     assert out[0] == "Call with Zoë & team\nNext step:\nsend NDA"
     assert out[1] == "plain" and pd.isna(out[2])
+
+
+def test_html_matches_the_generators_samples(tmp_path):
+    from crm_migration.sources.perfect_portal.generator import generate_export, load_truth
+
+    truth = load_truth(generate_export(tmp_path, seed=3, scale=0.2, with_files=False))
+    samples = truth["html_samples"]
+    out = html_to_text(pd.Series([s["html"] for s in samples], dtype="string"))
+    assert list(out) == [s["expected_text"] for s in samples]
