@@ -93,6 +93,7 @@ def build_pair_assets(pair: Pair) -> list[AssetsDefinition]:
         objects = sorted({m.destination.object for m in pair.objects.values()})
         schemas = dest.describe(objects)
         write_json({o: s.to_dict() for o, s in schemas.items()}, store.pair_path("destination_schema.json"))
+        write_json({"max_file_bytes": dest.max_file_bytes}, store.pair_path("destination_limits.json"))
         plan = plan_schema(pair, schemas)
         plan_table(plan).to_csv(store.pair_path("schema_plan.csv"), index=False)
         store.pair_path("schema_plan.md").write_text(plan_markdown(plan), encoding="utf-8")
@@ -183,9 +184,8 @@ def _object_assets(pair: Pair, mapping: ObjectMapping, parts, key, dest_key: str
             parents[p] = ParentKeys(
                 alive=set(pm[EXTERNAL_ID]) | set(xref.loc[xref["object"] == p, "external_id"]),
                 rejected=set(rejected.loc[rejected["severity"] == "reject", "source_id"].dropna().map(lambda v: pre + v)))
-        dest = getattr(context.resources, dest_key, None)
-        out, issues = build_mapped(store.read(obj, "normalized"), pair, mapping, schema, users, parents,
-                                   getattr(dest, "max_file_bytes", None))
+        limits = json.loads(store.pair_path("destination_limits.json").read_text())
+        out, issues = build_mapped(store.read(obj, "normalized"), pair, mapping, schema, users, parents, limits["max_file_bytes"])
         path = store.write(out, obj, "mapped", issues)
         owner = mapping.owner_field
         no_owner = int(out[owner].isna().sum()) if owner else 0

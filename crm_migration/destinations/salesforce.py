@@ -17,6 +17,7 @@ import io
 import json
 import os
 import threading
+import urllib.request
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -144,7 +145,12 @@ class SalesforceDestination(ConfigurableResource):
         if self._session is None:
             session = requests.Session()
             # The CA file of a sandbox (or a corporate proxy); a real org needs none. Read when the resource is used.
-            session.verify = self.ca_file or os.environ.get("SALESFORCE_CA_FILE") or True
+            ca_file = self.ca_file or os.environ.get("SALESFORCE_CA_FILE")
+            if ca_file:
+                # requests lets REQUESTS_CA_BUNDLE override session.verify; keep the env's proxies, not its CA.
+                session.trust_env = False
+                session.proxies.update(urllib.request.getproxies())
+            session.verify = ca_file or True
             session.hooks["response"].append(self._remember_retry_after)
             self._session = session
         return self._session

@@ -91,7 +91,7 @@ class FieldRule(_Strict):
     type: ValueType | None = None
     values: dict[str, Any] | None = None
     unmapped: Literal["reject", "default", "keep"] = "reject"
-    default: Any = None
+    default: Any = Field(None, description="the value when the source is blank (and, with unmapped: default, unmapped)")
     truncate: bool = False
     write: bool = True
     on_missing: Literal["reject", "flag"] = Field(

@@ -90,7 +90,7 @@ class Ledger:
 
     def write_result(self, run_id: str, obj: str, batch: str, result: pd.DataFrame) -> None:
         stamped = result.assign(batch=batch, run_id=run_id, object=obj,
-                                at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                                written_at=datetime.now(timezone.utc).isoformat(timespec="microseconds"))
         write_parquet(stamped, self._batch_dir(run_id, obj) / f"{batch}.result.parquet")
 
     def _glob(self, kind: str, run_id: str | None = None, obj: str | None = None) -> str:
@@ -102,7 +102,7 @@ class Ledger:
     def results(self, run_id: str | None = None, obj: str | None = None) -> pd.DataFrame:
         if not self._has("result", run_id, obj):
             return pd.DataFrame(columns=["external_id", "destination_id", "action", "reason_code", "dest_code",
-                                         "dest_message", "batch", "run_id", "object", "at"])
+                                         "dest_message", "batch", "run_id", "object", "written_at"])
         return query(f"SELECT * FROM read_parquet('{self._glob('result', run_id, obj)}', union_by_name=true)")
 
     def intents(self, run_id: str | None = None, obj: str | None = None) -> pd.DataFrame:
@@ -116,7 +116,7 @@ class Ledger:
             return pd.DataFrame(columns=["object", "external_id", "destination_id"])
         return query(
             f"""
-            SELECT object, external_id, arg_max(destination_id, at || batch) AS destination_id
+            SELECT object, external_id, arg_max(destination_id, written_at || batch) AS destination_id
             FROM read_parquet('{self._glob('result', None, obj)}', union_by_name=true)
             WHERE action IN ('created', 'updated', 'unchanged') AND destination_id IS NOT NULL
             GROUP BY object, external_id

@@ -91,6 +91,8 @@ def build_mapped(
             if rule.values is not None:
                 s, value_issues = _value_map(norm, s, rule, obj, name)
                 issues.append(value_issues)
+            if rule.default is not None:
+                s = s.astype(object).where(s.notna(), rule.default)
             out[name] = to_canonical(s, FieldSchema(name=name, kind=rule.type) if rule.type else dest, zone)
         if rule.truncate and dest is not None and dest.length:
             out[name], trunc = _truncate(norm, out[name], dest.length, obj, name)
