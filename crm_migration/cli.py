@@ -57,7 +57,7 @@ def materialize(pair, run_id: str, instance) -> bool:
     from crm_migration.assets import job_name
     from crm_migration.definitions import build_definitions
 
-    job = build_definitions().get_job_def(job_name(pair))
+    job = build_definitions().resolve_job_def(job_name(pair))
     result = job.execute_in_process(partition_key=run_id, instance=instance, raise_on_error=False)
     return result.success
 
