@@ -1,0 +1,60 @@
+"""The Salesforce destination through simple-salesforce against the sandbox: both write paths, read-back, delete."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from crm_migration.destinations.base import RetryPolicy, ThrottledError
+from crm_migration.destinations.salesforce import SalesforceDestination
+
+pytestmark = pytest.mark.integration
+
+
+def _dest(sandbox, **kw) -> SalesforceDestination:
+    return SalesforceDestination(instance_url=sandbox.url, client_id=sandbox.credentials["client_id"],
+                                 client_secret=sandbox.credentials["client_secret"], ca_file=str(sandbox.ca_file), **kw)
+
+
+@pytest.mark.parametrize("bulk_threshold", [1, 10_000], ids=["bulk-api-2", "collections"])
+def test_upsert_outcomes_read_back_and_delete(migration, bulk_threshold):
+    dest = _dest(migration.sandbox, bulk_threshold=bulk_threshold)
+    prefix = f"T{bulk_threshold}-"
+    records = pd.DataFrame({"Source_System_ID__c": [prefix + "1", prefix + "2", prefix + "3"],
+                            "Name": ["Zoë Ångström GmbH", None, "Plain"],
+                            "Annual_Retainer__c": pd.array([1200.5, None, None], dtype="Float64"),
+                            "Portal_Enabled__c": pd.array([True, None, False], dtype="boolean")})
+    first = dest.upsert("Account", "Source_System_ID__c", records).set_index("external_id")
+    assert first.loc[prefix + "1", "action"] == "created" and first.loc[prefix + "3", "action"] == "created"
+    assert first.loc[prefix + "2", "action"] == "failed"
+    assert first.loc[prefix + "2", "reason_code"] == "DEST_REQUIRED_FIELD"
+    assert first.loc[prefix + "2", "dest_code"] == "REQUIRED_FIELD_MISSING"
+
+    records.loc[2, "Name"] = "Plain renamed"
+    second = dest.upsert("Account", "Source_System_ID__c", records.iloc[[0, 2]]).set_index("external_id")
+    assert list(second["action"]) == ["updated", "updated"]
+    assert second.loc[prefix + "1", "destination_id"] == first.loc[prefix + "1", "destination_id"]
+
+    back = dest.read_back("Account", "Source_System_ID__c", [prefix + "1", prefix + "3", prefix + "404"],
+                          ["Name", "Annual_Retainer__c", "Portal_Enabled__c"]).set_index("external_id")
+    assert sorted(back.index) == [prefix + "1", prefix + "3"]
+    assert back.loc[prefix + "1", "Name"] == "Zoë Ångström GmbH" and back.loc[prefix + "1", "Annual_Retainer__c"] == 1200.5
+    assert back.loc[prefix + "3", "Name"] == "Plain renamed" and not back.loc[prefix + "3", "Portal_Enabled__c"]
+
+    gone = dest.delete("Account", list(back["destination_id"]))
+    assert list(gone["action"]) == ["deleted", "deleted"]
+    assert dest.read_back("Account", "Source_System_ID__c", [prefix + "1"], ["Name"]).empty
+
+
+def test_throttling_honours_retry_after(migration):
+    waits: list[float] = []
+    dest = _dest(migration.sandbox)
+    dest._retry = RetryPolicy(attempts=4, sleep=waits.append)
+    migration.sandbox.set_faults(throttle_rate=1.0, retry_after=3, seed=1)
+    try:
+        with pytest.raises(ThrottledError):
+            dest.describe(["Lead"])
+    finally:
+        migration.sandbox.clear_faults()
+    assert waits and min(waits) >= 3, waits
+    assert dest.describe(["Lead"])["Lead"].fields["LastName"].required
