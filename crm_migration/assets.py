@@ -219,6 +219,7 @@ def _object_assets(pair: Pair, mapping: ObjectMapping, parts, key, dest_key: str
         actions = table["action"].value_counts()
         return MaterializeResult(
             metadata={**{a: MetadataValue.int(int(actions.get(a, 0))) for a in ("created", "updated", "unchanged", "failed", "rejected")},
+                      "retried calls": MetadataValue.int(getattr(dest, "retries", 0)),
                       "issues": _counts_md(issues), "path": MetadataValue.path(str(path))},
             check_results=[AssetCheckResult(check_name="accounting_identity", passed=acc.balanced,
                                             metadata={n: MetadataValue.int(getattr(acc, n)) for n in ("extracted", "loaded", "rejected", "skipped", "overlap")})],

@@ -16,26 +16,31 @@ def issues_for(
     *,
     stage: str,
     obj: str,
-    code: str,
+    code: str | pd.Series,
     field: str | None = None,
     value: pd.Series | None = None,
     detail: str | pd.Series = "",
     dest_code: pd.Series | None = None,
     dest_message: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """One issue per row of `rows` (which carries the _source_* columns), vectorised."""
+    """One issue per row of `rows` (which carries the _source_* columns), vectorised.
+
+    `code` is one reason code for all rows, or a Series of codes (a destination's per-record answers).
+    """
     if rows.empty:
         return issues_frame([])
-    entry = reason(code)
+    codes = code if isinstance(code, pd.Series) else pd.Series(code, index=rows.index)
+    entries = {c: reason(c) for c in codes.unique()}
     where = rows[SOURCE_FILE].astype("string") + " row " + rows[SOURCE_ROW].astype("Int64").astype("string")
     if field:
         where = where + ", field " + field
-    text = detail if isinstance(detail, pd.Series) else pd.Series(detail or entry.meaning, index=rows.index)
+    text = detail if isinstance(detail, pd.Series) else pd.Series(detail, index=rows.index)
+    text = text.where(text.fillna("") != "", codes.map(lambda c: entries[c].meaning))
     out = pd.DataFrame(
         {
             "stage": stage,
-            "severity": entry.severity.value,
-            "reason_code": code,
+            "severity": codes.map(lambda c: entries[c].severity.value),
+            "reason_code": codes,
             "object": obj,
             "source_file": rows[SOURCE_FILE].astype("string"),
             "source_row": rows[SOURCE_ROW].astype("Int64"),

@@ -79,10 +79,9 @@ def load_object(dest: Destination, pair: Pair, mapping: ObjectMapping, mapped: p
     failed = outcome[outcome["action"] == "failed"]
     if len(failed):
         rows = failed.merge(mapped[META_COLUMNS], left_on="external_id", right_on=EXTERNAL_ID, how="left")
-        issues = issues_frame([issues, issues_for(rows, stage="loaded", obj=mapping.object, code="DEST_UNKNOWN",
+        issues = issues_frame([issues, issues_for(rows, stage="loaded", obj=mapping.object, code=rows["reason_code"].fillna("DEST_UNKNOWN"),
                                                   detail=rows["dest_message"].fillna(""),
-                                                  dest_code=rows["dest_code"], dest_message=rows["dest_message"])
-                               .assign(reason_code=rows["reason_code"].fillna("DEST_UNKNOWN").to_numpy())])
+                                                  dest_code=rows["dest_code"], dest_message=rows["dest_message"])])
     table = mapped[META_COLUMNS].merge(outcome, left_on=EXTERNAL_ID, right_on="external_id", how="left")
     table = table.drop(columns="external_id")
     table["action"] = table["action"].fillna("rejected")

@@ -43,8 +43,8 @@ def aliases(settings: PairSettings) -> ExportAliases:
 def extract(source: Source, export_dir: Path, mapping: ObjectMapping, settings: PairSettings) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Read the object and pivot its property rows into columns; returns rows, issues, metadata."""
     read = source.read(export_dir, mapping.source.object, aliases(settings))
-    raw = read.table.to_pandas(types_mapper=pd.ArrowDtype).astype({c: "string" for c in read.table.column_names if c != SOURCE_ROW})
-    raw[SOURCE_ROW] = raw[SOURCE_ROW].astype("Int64")
+    raw = read.table.to_pandas()
+    raw = raw.astype({c: "string" for c in raw.columns if c != SOURCE_ROW} | {SOURCE_ROW: "Int64"})
     issues = [_unparseable(read.rejects.to_pandas(), mapping.object)]
     meta: dict = {"source_file": mapping.source.object, "rows": len(raw)}
     for pivot in mapping.source.pivot:

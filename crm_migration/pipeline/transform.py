@@ -8,6 +8,7 @@ destinations accept and return on read-back, so that comparison never depends on
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -125,8 +126,6 @@ def build_mapped(
 
 
 def _template(norm: pd.DataFrame, template: str) -> pd.Series:
-    import re
-
     parts = re.split(r"({[A-Za-z_][A-Za-z0-9_]*})", template)
     result = pd.Series("", index=norm.index, dtype="string")
     any_value = pd.Series(False, index=norm.index)
@@ -137,6 +136,7 @@ def _template(norm: pd.DataFrame, template: str) -> pd.Series:
             result = result + col.fillna("")
         else:
             result = result + part
+    # A blank part leaves its separator behind ("call: " for a call without a subject).
     return result.str.strip().str.strip(":").str.strip().where(any_value)
 
 
