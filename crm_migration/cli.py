@@ -58,7 +58,9 @@ def materialize(pair, run_id: str, instance) -> bool:
     from crm_migration.definitions import build_definitions
 
     job = build_definitions().resolve_job_def(job_name(pair))
-    result = job.execute_in_process(partition_key=run_id, instance=instance, raise_on_error=False)
+    # The full event log goes to the instance (`dagster dev` shows it); the console gets warnings and errors.
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    result = job.execute_in_process(partition_key=run_id, instance=instance, raise_on_error=False, run_config=quiet)
     return result.success
 
 

@@ -51,6 +51,23 @@ def test_each_deliberate_defect_is_rejected_or_flagged_with_its_code(migration, 
     assert not missed, f"defects the pipeline did not report with their code: {missed}"
 
 
+def test_nothing_is_rejected_or_flagged_that_was_not_broken_on_purpose(migration, first_run):
+    issues = pd.concat([first_run.read_issues(o) for o in migration.pair.objects], ignore_index=True)
+    truth = migration.truth
+    planted = {(d["source_id"], d["reason_code"]) for d in truth["defects"]}
+    planted_rows = {d["source_row"] for d in truth["defects"] if d["reason_code"] == "UNPARSEABLE_ROW"}
+    unmatched_owners = {e.lower() for e in truth["unmatched_owner_emails"] + truth["inactive_owner_emails"]}
+    surprises = []
+    for i in issues.itertuples():
+        if i.reason_code == "UNPARSEABLE_ROW" and i.source_row in planted_rows:
+            continue
+        if i.reason_code == "OWNER_FALLBACK" and (pd.isna(i.value) or i.value in unmatched_owners):
+            continue
+        if (i.source_id, i.reason_code) not in planted:
+            surprises.append(i.message)
+    assert not surprises, surprises[:10]
+
+
 def test_rejects_name_file_row_and_field(migration, first_run):
     issues = first_run.read_issues("contact")
     bad_email = issues[issues["reason_code"] == "INVALID_EMAIL"].iloc[0]

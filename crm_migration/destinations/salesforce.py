@@ -307,6 +307,7 @@ class SalesforceDestination(ConfigurableResource):
         if len(ids) > self.bulk_threshold:
             soql = f"SELECT {select} FROM {obj} WHERE {external_id_field} != null{latest}"
             frame = self._call(lambda sf: _bulk_query(getattr(sf.bulk2, obj), soql))
+            frame = frame.reindex(columns=list(dict.fromkeys([*frame.columns, "Id", external_id_field, *fields])))
             frame = frame[frame[external_id_field].isin(set(ids))]
             return _canonical_frame(frame, schema, external_id_field, fields, from_csv=True)
         records: list[dict] = []

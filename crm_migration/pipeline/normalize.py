@@ -62,7 +62,8 @@ def _unparseable(rejects: pd.DataFrame, obj: str) -> pd.DataFrame:
         return issues_frame([])
     rows = rejects.rename(columns={"raw": "value"})
     rows[SOURCE_ID] = None
-    return issues_for(rows, stage="raw_extract", obj=obj, code="UNPARSEABLE_ROW", value=rows["value"], detail=rows["message"])
+    detail = rows["message"].astype("string").str.replace(r"^.*? row \d+:\s*", "", regex=True)  # issues_for names file and row
+    return issues_for(rows, stage="raw_extract", obj=obj, code="UNPARSEABLE_ROW", value=rows["value"], detail=detail)
 
 
 def _pivot(props: pd.DataFrame, pivot, ids: pd.Series) -> tuple[pd.DataFrame, int, list[str]]:

@@ -20,6 +20,8 @@ def _dest(sandbox, **kw) -> SalesforceDestination:
 def test_upsert_outcomes_read_back_and_delete(migration, bulk_threshold):
     dest = _dest(migration.sandbox, bulk_threshold=bulk_threshold)
     prefix = f"T{bulk_threshold}-"
+    nothing = dest.read_back("Account", "Source_System_ID__c", [prefix + "a", prefix + "b"], ["Name"])
+    assert nothing.empty and list(nothing.columns) == ["external_id", "destination_id", "Name"]
     records = pd.DataFrame({"Source_System_ID__c": [prefix + "1", prefix + "2", prefix + "3"],
                             "Name": ["Zoë Ångström GmbH", None, "Plain"],
                             "Annual_Retainer__c": pd.array([1200.5, None, None], dtype="Float64"),
