@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 from dagster import (
     AssetCheckResult,
+    Failure,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
@@ -32,13 +33,16 @@ from dagster import (
     define_asset_job,
 )
 
+from crm_migration.control.owners import owner_report
+from crm_migration.control.rebuild import rebuild_reference
+from crm_migration.control.runs import GateRefused, check_load_allowed, select_slice
 from crm_migration.destinations.base import ObjectSchema
 from crm_migration.mapping.loader import Pair
 from crm_migration.mapping.model import ObjectMapping
 from crm_migration.pipeline import load as loading
 from crm_migration.pipeline.issues import EXTERNAL_ID
 from crm_migration.pipeline.ledger import Ledger, RunManifest
-from crm_migration.pipeline.normalize import aliases, extract, normalize
+from crm_migration.pipeline.normalize import extract, normalize
 from crm_migration.pipeline.report import account, markdown_table, write_report
 from crm_migration.pipeline.schema_plan import missing_fields, plan_markdown, plan_schema, plan_table
 from crm_migration.pipeline.storage import RunStore, data_home, read_parquet, write_json, write_parquet
@@ -124,7 +128,52 @@ def build_pair_assets(pair: Pair) -> list[AssetsDefinition]:
                                             metadata={"fallback": MetadataValue.text(fallback or "(none)")})],
         )
 
-    assets = [destination_schema, destination_users]
+    slice_key = key("run_slice")
+
+    @asset(key=slice_key, partitions_def=parts, group_name=group,
+           description="The records this run moves: all (full), a sample with its parents, or what changed since the watermark (delta).")
+    def run_slice(context: AssetExecutionContext) -> MaterializeResult:
+        store, _, manifest = _run(pair, context)
+        chosen = select_slice(pair, manifest, get_source(pair.settings.source))
+        write_json({"kind": manifest.kind, "since": manifest.since, "ids": chosen}, store.pair_path("run_slice.json"))
+        counts = {o: MetadataValue.int(len(v)) for o, v in (chosen or {}).items()}
+        return MaterializeResult(metadata={"kind": MetadataValue.text(manifest.kind),
+                                           "since": MetadataValue.text(manifest.since or "-"), **counts})
+
+    owners_key = key("owner_report")
+
+    @asset(key=owners_key, partitions_def=parts, group_name=group,
+           deps=[users_key, *[key(o, "normalized") for o in pair.objects]],
+           check_specs=[AssetCheckSpec("owners_resolved", asset=owners_key, blocking=True,
+                                       description="Every source owner is an active destination user or falls back to one.")],
+           description="Every source owner, the destination user matched by e-mail (active or not), and the fallback used.")
+    def owner_report_asset(context: AssetExecutionContext) -> MaterializeResult:
+        store, _, _ = _run(pair, context)
+        table = owner_report(pair, store, read_parquet(store.pair_path("destination_users.parquet")))
+        table.to_csv(store.pair_path("owner_report.csv"), index=False)
+        unresolved = table[table["resolution"] == "UNRESOLVED"]
+        md = markdown_table(table)
+        store.pair_path("owner_report.md").write_text(md, encoding="utf-8")
+        return MaterializeResult(
+            metadata={"owners": MetadataValue.int(len(table)), "report": MetadataValue.md(md),
+                      "file": MetadataValue.path(str(store.pair_path("owner_report.csv")))},
+            check_results=[AssetCheckResult(
+                check_name="owners_resolved", passed=unresolved.empty,
+                metadata={"unresolved": MetadataValue.md(
+                    markdown_table(unresolved) + "\n\nInvite these users, or set owners.fallback_email in pair.yaml." if len(unresolved) else "none")})],
+        )
+
+    @asset(key=key("rebuild_reference"), partitions_def=parts, group_name=group,
+           description="Workflows, integrations and access settings that do not migrate, written down for the rebuild.")
+    def rebuild_reference_asset(context: AssetExecutionContext) -> MaterializeResult:
+        store, _, manifest = _run(pair, context)
+        md = rebuild_reference(pair, Path(manifest.export_dir))
+        path = store.reports_dir() / "rebuild_reference.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(md, encoding="utf-8")
+        return MaterializeResult(metadata={"reference": MetadataValue.md(md), "file": MetadataValue.path(str(path))})
+
+    assets = [destination_schema, destination_users, run_slice, owner_report_asset, rebuild_reference_asset]
     for mapping in pair.objects.values():
         assets += _object_assets(pair, mapping, parts, key, dest_key, pool)
     assets.append(_report_asset(pair, parts, key))
@@ -136,12 +185,16 @@ def _object_assets(pair: Pair, mapping: ObjectMapping, parts, key, dest_key: str
     k = {stage: key(obj, stage) for stage in ("raw_extract", "normalized", "mapped", "loaded", "reconciled")}
     what = f"{mapping.source.object} -> {mapping.destination.object}"
 
-    @asset(key=k["raw_extract"], partitions_def=parts, group_name=group,
+    @asset(key=k["raw_extract"], deps=[key("run_slice")], partitions_def=parts, group_name=group,
            description=f"The run's {mapping.source.object} rows as read from the export ({what}).",
            check_specs=[AssetCheckSpec("rows_parse", asset=k["raw_extract"], description="Every export row could be parsed.")])
     def raw_extract(context: AssetExecutionContext) -> MaterializeResult:
         store, _, manifest = _run(pair, context)
         raw, issues, meta = extract(get_source(pair.settings.source), Path(manifest.export_dir), mapping, pair.settings)
+        chosen = json.loads(store.pair_path("run_slice.json").read_text())["ids"]
+        if chosen is not None:
+            raw = raw[raw[mapping.source.id].isin(set(chosen.get(obj, [])))].reset_index(drop=True)
+            issues = issues.iloc[0:0]  # unparseable rows belong to the full run that reported them
         path = store.write(raw, obj, "raw_extract", issues)
         return MaterializeResult(
             metadata={"rows": MetadataValue.int(len(raw)), "path": MetadataValue.path(str(path)),
@@ -177,13 +230,15 @@ def _object_assets(pair: Pair, mapping: ObjectMapping, parts, key, dest_key: str
         users = read_parquet(store.pair_path("destination_users.parquet"))
         xref = ledger.xref()
         parents = {}
-        for p in mapping.parents:
-            pm = store.read(p, "mapped")
+        for p in [*mapping.parents, *([obj] if mapping.self_lookup else [])]:
             pre = pair.objects[p].source.external_id_prefix
-            rejected = store.read_issues(p)
+            # This object's own rows are not mapped yet: only what normalize rejected counts against it.
+            rejected = store.read_issues(p) if p != obj else store.read_issues(p, "normalized")
+            alive = set(xref.loc[xref["object"] == p, "external_id"])
+            if p != obj:
+                alive |= set(store.read(p, "mapped")[EXTERNAL_ID])
             parents[p] = ParentKeys(
-                alive=set(pm[EXTERNAL_ID]) | set(xref.loc[xref["object"] == p, "external_id"]),
-                rejected=set(rejected.loc[rejected["severity"] == "reject", "source_id"].dropna().map(lambda v: pre + v)))
+                alive=alive, rejected=set(rejected.loc[rejected["severity"] == "reject", "source_id"].dropna().map(lambda v: pre + v)))
         limits = json.loads(store.pair_path("destination_limits.json").read_text())
         out, issues = build_mapped(store.read(obj, "normalized"), pair, mapping, schema, users, parents, limits["max_file_bytes"])
         path = store.write(out, obj, "mapped", issues)
@@ -203,13 +258,17 @@ def _object_assets(pair: Pair, mapping: ObjectMapping, parts, key, dest_key: str
 
     parent_loaded = [key(p, "loaded") for p in sorted(mapping.parents)]
 
-    @asset(key=k["loaded"], deps=[k["mapped"], *parent_loaded], partitions_def=parts, group_name=group,
+    @asset(key=k["loaded"], deps=[k["mapped"], key("owner_report"), *parent_loaded], partitions_def=parts, group_name=group,
            required_resource_keys={dest_key}, pool=pool,
            check_specs=[AssetCheckSpec("accounting_identity", asset=k["loaded"], blocking=True,
                                        description="extracted = loaded + rejected + skipped, and no record is both.")],
            description=f"{mapping.destination.object} records upserted by external id, with the audit log and ID cross-reference.")
     def loaded(context: AssetExecutionContext) -> MaterializeResult:
-        store, ledger, _ = _run(pair, context)
+        store, ledger, manifest = _run(pair, context)
+        try:
+            check_load_allowed(pair, ledger, manifest)
+        except GateRefused as refused:
+            raise Failure(description=f"{obj}: nothing written: {refused}", allow_retries=False) from None
         dest = getattr(context.resources, dest_key)
         schema = _schema(store, mapping.destination.object)
         table, issues = loading.load_object(dest, pair, mapping, store.read(obj, "mapped"), schema, ledger,
@@ -231,15 +290,25 @@ def _object_assets(pair: Pair, mapping: ObjectMapping, parts, key, dest_key: str
                         AssetCheckSpec("all_read_back", asset=k["reconciled"], description="Every loaded record is found by its external id.")],
            description=f"Every loaded {mapping.destination.object} read back by external id and compared field by field.")
     def reconciled(context: AssetExecutionContext) -> MaterializeResult:
-        store, ledger, _ = _run(pair, context)
+        store, ledger, manifest = _run(pair, context)
         dest = getattr(context.resources, dest_key)
         schema = _schema(store, mapping.destination.object)
-        mismatches, issues = loading.reconcile_object(dest, pair, mapping, store.read(obj, "mapped"), store.read(obj, "loaded"), schema, ledger)
+        sample = manifest.kind == "sample"
+        diff, issues = loading.reconcile_object(dest, pair, mapping, store.read(obj, "mapped"), store.read(obj, "loaded"), schema,
+                                                ledger, raw=store.read(obj, "raw_extract"), every_field=sample)
+        mismatches = diff[~diff["equal"].astype(bool)] if len(diff) else diff
         path = store.write(mismatches, obj, "reconciled", issues)
+        diff_meta = {}
+        if sample:  # the field-level diff a person reviews before approving the sample
+            diff_file = store.reports_dir() / f"sample_diff_{obj}.csv"
+            diff_file.parent.mkdir(parents=True, exist_ok=True)
+            diff.to_csv(diff_file, index=False)
+            diff_meta = {"field-level diff": MetadataValue.md(markdown_table(diff.head(60))), "diff file": MetadataValue.path(str(diff_file))}
         missing = int((issues["reason_code"] == "MISSING_IN_DESTINATION").sum())
         by_field = mismatches.groupby("field").size().reset_index(name="records") if len(mismatches) else pd.DataFrame()
         return MaterializeResult(
-            metadata={"mismatches": MetadataValue.int(len(mismatches)), "missing": MetadataValue.int(missing), "path": MetadataValue.path(str(path))},
+            metadata={"mismatches": MetadataValue.int(len(mismatches)), "missing": MetadataValue.int(missing),
+                      "path": MetadataValue.path(str(path)), **diff_meta},
             check_results=[
                 AssetCheckResult(check_name="fields_match", passed=mismatches.empty, metadata={"by field": MetadataValue.md(markdown_table(by_field))}),
                 AssetCheckResult(check_name="all_read_back", passed=missing == 0, metadata={"missing": MetadataValue.int(missing)}),
@@ -289,10 +358,8 @@ def build_pair_job(pair: Pair):
 
 def open_run(instance, pair: Pair, run_id: str, kind: str, export_dir: Path, **extra) -> RunManifest:
     """Record the run's manifest in the ledger and add its partition: one partition is one migration run."""
-    watermark = get_source(pair.settings.source).watermark(Path(export_dir), aliases(pair.settings))
-    manifest = Ledger(data_home(), pair.name).open_run(
-        RunManifest(run_id=run_id, pair=pair.name, kind=kind, export_dir=str(Path(export_dir).resolve()),
-                    mapping_version=pair.version, watermark=watermark, **extra))
+    from crm_migration.control.jobs import record_run
+
+    manifest = record_run(pair, run_id, kind, export_dir, **extra)
     instance.add_dynamic_partitions(partitions_for(pair).name, [run_id])
     return manifest
-

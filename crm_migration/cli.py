@@ -116,11 +116,20 @@ def cmd_demo(args) -> int:
             print(f"   {line}")
         instance = _dagster_instance()
         from crm_migration.assets import open_run
+        from crm_migration.control.jobs import approve_sample, confirm_mapping
 
-        run_id = args.run_id
-        open_run(instance, pair, run_id, "full", export)
-        print(f"4. Materializing every asset of {pair.name} for run partition {run_id!r}")
-        ok = materialize(pair, run_id, instance)
+        confirm_mapping(pair, "crm-migration demo")
+        sample_id, run_id = f"{args.run_id}-sample", args.run_id
+        open_run(instance, pair, sample_id, "sample", export)
+        print(f"4. Mapping confirmed; sample run {sample_id!r} ({pair.settings.sample_size} records per object and their parents)")
+        ok = materialize(pair, sample_id, instance) and print_summary(pair, sample_id, out=open(os.devnull, "w"))
+        if ok:
+            approve_sample(pair, sample_id, "crm-migration demo")
+            open_run(instance, pair, run_id, "full", export)
+            print(f"   sample reconciled and approved; full run {run_id!r}: materializing every asset of {pair.name}")
+            ok = materialize(pair, run_id, instance)
+        else:
+            run_id = sample_id
     print("5. Summary")
     reconciled = print_summary(pair, run_id)
     if not ok:
@@ -144,11 +153,75 @@ def cmd_run(args) -> int:
     pair = load_pair(mappings_root() / args.pair)
     instance = _dagster_instance()
     if args.action == "open":
-        manifest = open_run(instance, pair, args.run_id, args.kind, Path(args.export))
+        extra = {"sample_size": args.sample_size} if args.sample_size else {}
+        manifest = open_run(instance, pair, args.run_id, args.kind, Path(args.export), **extra)
         print(json.dumps(manifest.__dict__, indent=2))
         return 0
     ok = materialize(pair, args.run_id, instance)
     return 0 if print_summary(pair, args.run_id) and ok else 1
+
+
+def _pair(args):
+    from crm_migration.mapping.loader import load_pair, mappings_root
+
+    _home(args)
+    return load_pair(mappings_root() / args.pair)
+
+
+def cmd_mapping(args) -> int:
+    from crm_migration.control.jobs import confirm_mapping
+
+    record = confirm_mapping(_pair(args), args.by)
+    print(f"mapping version {record['mapping_version']} confirmed by {args.by}: {', '.join(record['files'])}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from crm_migration.control.jobs import approve_sample
+    from crm_migration.control.runs import GateRefused
+
+    try:
+        approve_sample(_pair(args), args.run_id, args.by, args.note)
+    except GateRefused as e:
+        print(f"not approved: {e}", file=sys.stderr)
+        return 1
+    print(f"sample {args.run_id} approved by {args.by}")
+    return 0
+
+
+def cmd_rollback(args) -> int:
+    from crm_migration.control.rollback import rollback
+    from crm_migration.control.runs import GateRefused
+    from crm_migration.pipeline.ledger import Ledger
+    from crm_migration.pipeline.storage import data_home
+
+    pair = _pair(args)
+    try:
+        reports = rollback(pair, Ledger(data_home(), pair.name), _salesforce_from_env(), args.run_id, args.with_later)
+    except GateRefused as e:
+        print(f"not rolled back: {e}", file=sys.stderr)
+        return 1
+    for r in reports:
+        print(f"{r.run_id}: deleted {r.deleted}, restored {r.restored}, verified by read-back: {'yes' if r.verified else 'NO'}")
+        for line in r.failed[:20]:
+            print(f"  failed: {line}")
+    return 0 if all(r.verified for r in reports) else 1
+
+
+def cmd_delta(args) -> int:
+    from crm_migration.assets import partitions_for
+    from crm_migration.control.jobs import next_delta
+
+    pair = _pair(args)
+    instance = _dagster_instance()
+    found = next_delta(pair)
+    if isinstance(found, str):
+        print(f"no delta run: {found}")
+        return 0
+    instance.add_dynamic_partitions(partitions_for(pair).name, [found.run_id])
+    print(f"delta run {found.run_id}: records modified since {found.since}")
+    ok = materialize(pair, found.run_id, instance)
+    return 0 if print_summary(pair, found.run_id) and ok else 1
 
 
 def cmd_schema(args) -> int:
@@ -158,6 +231,13 @@ def cmd_schema(args) -> int:
     pair = load_pair(mappings_root() / args.pair)
     dest = _salesforce_from_env()
     if args.action == "apply":
+        from urllib.parse import urlparse
+
+        host = urlparse(dest.instance_url).hostname or ""
+        if host not in ("127.0.0.1", "localhost", "::1") and not args.real_org:
+            print(f"{dest.instance_url} is not a local sandbox: review `crm-migration schema plan` and pass --real-org "
+                  "to create these fields in that org", file=sys.stderr)
+            return 1
         for line in apply_schema_plan(pair, dest) or ["nothing to change"]:
             print(line)
         return 0
@@ -195,11 +275,37 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--run-id", required=True)
     run.add_argument("--kind", choices=["full", "sample", "delta"], default="full")
     run.add_argument("--export", help="the export folder (open)")
+    run.add_argument("--sample-size", type=int, help="records per object in a sample run (default: the pair's)")
     run.set_defaults(fn=cmd_run)
+
+    mapping = sub.add_parser("mapping", help="confirm the pair's mapping files as they are now")
+    mapping.add_argument("action", choices=["confirm"])
+    mapping.add_argument("--pair", required=True)
+    mapping.add_argument("--by", required=True, help="who confirms")
+    mapping.set_defaults(fn=cmd_mapping)
+
+    sample = sub.add_parser("sample", help="approve a reconciled sample run (a full run needs one)")
+    sample.add_argument("action", choices=["approve"])
+    sample.add_argument("--pair", required=True)
+    sample.add_argument("--run-id", required=True)
+    sample.add_argument("--by", required=True)
+    sample.add_argument("--note", help="explains any field-level differences that remain")
+    sample.set_defaults(fn=cmd_sample)
+
+    rb = sub.add_parser("rollback", help="roll back a run: delete what it created, restore what it updated")
+    rb.add_argument("--pair", required=True)
+    rb.add_argument("--run-id", required=True)
+    rb.add_argument("--with-later", action="store_true", help="also roll back later runs that depend on it")
+    rb.set_defaults(fn=cmd_rollback)
+
+    delta = sub.add_parser("delta", help="open and run the next delta run if the export changed (what the sensor does)")
+    delta.add_argument("--pair", required=True)
+    delta.set_defaults(fn=cmd_delta)
 
     schema = sub.add_parser("schema", help="show or apply the pair's schema plan (destination settings from the environment)")
     schema.add_argument("action", choices=["plan", "apply"])
     schema.add_argument("--pair", required=True)
+    schema.add_argument("--real-org", action="store_true", help="apply to a destination that is not a local sandbox")
     schema.set_defaults(fn=cmd_schema)
 
     sub.add_parser("sandbox", help="run a local destination sandbox: `crm-migration sandbox serve salesforce --state-dir DIR`")

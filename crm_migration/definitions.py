@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dagster import Definitions, EnvVar
 
-from crm_migration.assets import build_pair_assets, build_pair_job
+from crm_migration.assets import build_pair_assets, build_pair_job, partitions_for
+from crm_migration.control.jobs import build_control
 from crm_migration.destinations.salesforce import SalesforceDestination
 from crm_migration.mapping.loader import load_all_pairs
 
@@ -24,9 +25,16 @@ def build_definitions() -> Definitions:
     pairs = load_all_pairs()
     resources = destination_resources()
     pairs = [p for p in pairs if p.settings.destination in resources]
+    jobs, sensors = [], []
+    for pair in pairs:
+        migrate = build_pair_job(pair)
+        control_jobs, control_sensors = build_control(pair, migrate, partitions_for(pair))
+        jobs += [migrate, *control_jobs]
+        sensors += control_sensors
     return Definitions(
         assets=[a for p in pairs for a in build_pair_assets(p)],
-        jobs=[build_pair_job(p) for p in pairs],
+        jobs=jobs,
+        sensors=sensors,
         resources=resources,
     )
 

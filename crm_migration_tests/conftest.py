@@ -43,6 +43,7 @@ class Migration:
 
 @pytest.fixture(scope="session")
 def migration(tmp_path_factory, pair):
+    """The sandbox with the schema plan applied, the mapping not yet confirmed."""
     from dagster import DagsterInstance
 
     from crm_migration.cli import _use_sandbox, _salesforce_from_env, apply_schema_plan
@@ -63,3 +64,14 @@ def migration(tmp_path_factory, pair):
             yield Migration(home, pair, sandbox, export, instance)
     os.environ.clear()
     os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def approved(migration):
+    """The mapping confirmed and a sample run approved: what a full run needs."""
+    from crm_migration.control.jobs import approve_sample, confirm_mapping
+
+    confirm_mapping(migration.pair, "tests")
+    assert migration.run("sample-1", kind="sample"), "the sample run failed"
+    approve_sample(migration.pair, "sample-1", "tests")
+    return migration

@@ -320,6 +320,8 @@ class SalesforceDestination(ConfigurableResource):
         return _canonical_frame(frame, schema, external_id_field, fields, from_csv=False)
 
     def delete(self, obj: str, ids: list[str]) -> pd.DataFrame:
+        if obj == "ContentVersion":  # a file is deleted with its document (versions and links go with it)
+            return self._delete_files(ids)
         rows = []
         for i in range(0, len(ids), COLLECTION_SIZE):
             chunk = ids[i:i + COLLECTION_SIZE]
@@ -331,6 +333,22 @@ class SalesforceDestination(ConfigurableResource):
                 else:
                     err = (answer.get("errors") or [{}])[0]
                     rows.append(_failure(None, err.get("statusCode"), err.get("message"), None) | {"destination_id": dest_id})
+        return outcomes(rows)
+
+    def _delete_files(self, version_ids: list[str]) -> pd.DataFrame:
+        docs: dict[str, str] = {}
+        for i in range(0, len(version_ids), SOQL_IN_CHUNK):
+            quoted = ",".join(f"'{v}'" for v in version_ids[i:i + SOQL_IN_CHUNK])
+            soql = f"SELECT Id, ContentDocumentId FROM ContentVersion WHERE Id IN ({quoted})"
+            docs |= {r["Id"]: r["ContentDocumentId"] for r in self._call(lambda sf: sf.query_all(soql)["records"])}
+        gone = self.delete("ContentDocument", sorted(set(docs.values()))).set_index("destination_id")
+        rows = []
+        for vid in version_ids:
+            doc = docs.get(vid)
+            if doc is None:
+                rows.append(_failure(None, "NOT_FOUND", "no such file version", None) | {"destination_id": vid})
+            else:
+                rows.append(gone.loc[doc].to_dict() | {"destination_id": vid})
         return outcomes(rows)
 
     # --- files -------------------------------------------------------------------------------

@@ -32,13 +32,17 @@ class Pair:
     def name(self) -> str:
         return self.settings.pair
 
+    def file_hashes(self) -> dict[str, str]:
+        """Each mapping file's content hash, read now: what a confirmation pins."""
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(self.folder.glob("*.yaml"))}
+
     @cached_property
     def version(self) -> str:
         """A hash of every mapping file: a changed mapping is a new version."""
         digest = hashlib.sha256()
-        for path in sorted(self.folder.glob("*.yaml")):
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
+        for name, file_hash in self.file_hashes().items():
+            digest.update(name.encode())
+            digest.update(file_hash.encode())
         return digest.hexdigest()[:16]
 
     def children_of(self, name: str) -> list[str]:

@@ -63,6 +63,7 @@ class SourceSpec(_Strict):
     )
     pivot: list[Pivot] = Field(default_factory=list)
     file: FileSpec | None = None
+    modified: str | None = Field(None, description="the column with each record's last-modified time (delta runs)")
 
     @model_validator(mode="after")
     def _columns_once(self) -> SourceSpec:
@@ -218,6 +219,13 @@ class LoadSettings(_Strict):
     batch_size: int = Field(10000, ge=1, le=150000, description="records per write batch (and per audit file)")
 
 
+class DeltaSettings(_Strict):
+    """The delta-pickup window after a full run: the sensor opens delta runs while it lasts."""
+
+    window_hours: float = Field(48, gt=0)
+    check_every_seconds: int = Field(300, ge=30)
+
+
 class NotMigrated(_Strict):
     """Something in the export that is not data: documented for the rebuild, never loaded."""
 
@@ -244,7 +252,8 @@ class PairSettings(_Strict):
     export: ExportSettings = Field(default_factory=ExportSettings)
     owners: OwnerSettings = Field(default_factory=OwnerSettings)
     load: LoadSettings = Field(default_factory=LoadSettings)
-    sample_size: int = Field(100, ge=1)
+    sample_size: int = Field(25, ge=1, description="records per object in a sample run, before their parents are added")
+    delta: DeltaSettings = Field(default_factory=DeltaSettings)
     not_migrated: list[NotMigrated] = Field(default_factory=list)
 
     @field_validator("timezone")

@@ -33,6 +33,10 @@ from crm_migration.pipeline.storage import query, write_json, write_parquet
 RunKind = Literal["full", "sample", "delta"]
 
 
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
 @dataclass(frozen=True)
 class RunManifest:
     run_id: str
@@ -40,10 +44,10 @@ class RunManifest:
     kind: RunKind
     export_dir: str
     mapping_version: str
-    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    watermark: str | None = None
+    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="microseconds"))
+    watermark: str | None = None  # the export's newest file time when the run was opened
+    since: str | None = None  # delta runs: records modified after this time
     sample_size: int | None = None
-    approved_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,35 @@ class Ledger:
 
     def runs(self) -> list[RunManifest]:
         return sorted((self.run(p.stem) for p in (self.root / "runs").glob("*.json")), key=lambda m: m.created_at)
+
+    # --- confirmation, approval, rollback: small JSON records, one file each -------------------
+
+    def _record(self, name: str) -> dict | None:
+        path = self.root / name
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+    def confirm_mapping(self, version: str, files: dict[str, str], by: str) -> dict:
+        record = {"mapping_version": version, "files": files, "confirmed_by": by, "at": _now()}
+        write_json(record, self.root / "confirmation.json")
+        return record
+
+    def confirmation(self) -> dict | None:
+        return self._record("confirmation.json")
+
+    def approve_sample(self, run_id: str, by: str, note: str | None) -> dict:
+        record = {"run_id": run_id, "mapping_version": self.run(run_id).mapping_version, "approved_by": by,
+                  "note": note, "at": _now()}
+        write_json(record, self.root / "approvals" / f"{run_id}.json")
+        return record
+
+    def approvals(self) -> list[dict]:
+        return [json.loads(p.read_text()) for p in sorted((self.root / "approvals").glob("*.json"))]
+
+    def mark_rolled_back(self, run_id: str, summary: dict) -> None:
+        write_json(summary | {"run_id": run_id, "at": _now()}, self.root / "rollbacks" / f"{run_id}.json")
+
+    def rolled_back(self, run_id: str) -> dict | None:
+        return self._record(f"rollbacks/{run_id}.json")
 
     # --- audit ----------------------------------------------------------------------------------
 
@@ -111,14 +144,20 @@ class Ledger:
         return query(f"SELECT * FROM read_parquet('{self._glob('intent', run_id, obj)}', union_by_name=true)")
 
     def xref(self, obj: str | None = None) -> pd.DataFrame:
-        """External id -> destination id, from every successful write of every run (latest wins)."""
+        """External id -> destination id of every record that is in the destination now.
+
+        The latest outcome per record decides: created, updated, unchanged or restored keep it;
+        deleted (by a rollback) drops it; a failure leaves the last good outcome standing.
+        """
         if not self._has("result", None, obj):
             return pd.DataFrame(columns=["object", "external_id", "destination_id"])
         return query(
             f"""
-            SELECT object, external_id, arg_max(destination_id, written_at || batch) AS destination_id
+            SELECT object, external_id, arg_max(destination_id, written_at || batch) AS destination_id,
+                   arg_max(action, written_at || batch) AS action
             FROM read_parquet('{self._glob('result', None, obj)}', union_by_name=true)
-            WHERE action IN ('created', 'updated', 'unchanged') AND destination_id IS NOT NULL
+            WHERE action IN ('created', 'updated', 'unchanged', 'restored', 'deleted') AND destination_id IS NOT NULL
             GROUP BY object, external_id
+            HAVING arg_max(action, written_at || batch) != 'deleted'
             """
-        )
+        )[["object", "external_id", "destination_id"]]

@@ -131,8 +131,14 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 
 def reconcile_object(dest: Destination, pair: Pair, mapping: ObjectMapping, mapped: pd.DataFrame, loaded: pd.DataFrame,
-                     schema: ObjectSchema, ledger: Ledger) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read back every loaded record and compare every mapped field. Returns (mismatches, issues)."""
+                     schema: ObjectSchema, ledger: Ledger, raw: pd.DataFrame | None = None,
+                     every_field: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read back every loaded record and compare every mapped field.
+
+    Returns (diff, issues). The diff has one row per differing field, or with `every_field` one row
+    per record and field (a sample run's field-level diff), with the source value beside the
+    expected and the actual destination value.
+    """
     ok = loaded[loaded["action"].isin(LOADED)]
     expected = mapped[mapped[EXTERNAL_ID].isin(set(ok[EXTERNAL_ID]))]
     expected, _ = translate_lookups(expected, mapping, _xref(ledger, pair))
@@ -144,19 +150,30 @@ def reconcile_object(dest: Destination, pair: Pair, mapping: ObjectMapping, mapp
                          detail="reported loaded, but no record with this external id was read back")]
     exp = expected[present].reset_index(drop=True)
     act = actual.reindex(exp[EXTERNAL_ID]).reset_index(drop=True)
-    mismatches = []
+    source = None
+    if raw is not None:
+        keyed = raw.set_index([SOURCE_FILE, SOURCE_ROW])
+        source = keyed.reindex(pd.MultiIndex.from_arrays([exp[SOURCE_FILE], exp[SOURCE_ROW]])).reset_index(drop=True)
+    diffs = []
     for f in fields:
+        rule = mapping.fields[f]
         equal = field_equal(exp[f], act[f], schema.fields.get(f))
+        keep = pd.Series(True, index=exp.index) if every_field else ~equal
+        if not keep.any():
+            continue
+        column = (rule.columns() or [None])[0]
+        source_value = (source[column].astype("string")[keep] if source is not None and column in source
+                        else pd.Series(pd.NA, index=exp.index[keep], dtype="string"))
+        diffs.append(pd.DataFrame({"external_id": exp.loc[keep, EXTERNAL_ID], "field": f, "source_column": column,
+                                   "source_value": source_value, "expected": exp.loc[keep, f].astype("string"),
+                                   "actual": act.loc[keep, f].astype("string"), "equal": equal[keep],
+                                   SOURCE_FILE: exp.loc[keep, SOURCE_FILE], SOURCE_ROW: exp.loc[keep, SOURCE_ROW]}))
         bad = ~equal
         if bad.any():
-            rows = exp[bad]
-            mismatches.append(pd.DataFrame({"external_id": rows[EXTERNAL_ID], "field": f,
-                                            "expected": exp.loc[bad, f].astype("string"), "actual": act.loc[bad, f].astype("string"),
-                                            SOURCE_FILE: rows[SOURCE_FILE], SOURCE_ROW: rows[SOURCE_ROW]}))
-            issues.append(issues_for(rows, stage="reconciled", obj=mapping.object, code="FIELD_MISMATCH", field=f,
+            issues.append(issues_for(exp[bad], stage="reconciled", obj=mapping.object, code="FIELD_MISMATCH", field=f,
                                      value=act.loc[bad, f].astype("string"),
                                      detail="expected " + exp.loc[bad, f].astype("string").fillna("(blank)") + ", read back "
                                      + act.loc[bad, f].astype("string").fillna("(blank)")))
-    table = (pd.concat(mismatches, ignore_index=True) if mismatches
-             else pd.DataFrame(columns=["external_id", "field", "expected", "actual", SOURCE_FILE, SOURCE_ROW]))
-    return table.astype({"external_id": "string", "field": "string", "expected": "string", "actual": "string"}), issues_frame(issues)
+    columns = ["external_id", "field", "source_column", "source_value", "expected", "actual", "equal", SOURCE_FILE, SOURCE_ROW]
+    table = pd.concat(diffs, ignore_index=True) if diffs else pd.DataFrame(columns=columns)
+    return table.astype({c: "string" for c in columns[:6]} | {"equal": "boolean"}), issues_frame(issues)

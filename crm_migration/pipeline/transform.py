@@ -120,7 +120,8 @@ def build_mapped(
     out = drop_rejected(out, all_issues)
     out[WAVE] = 0
     if mapping.self_lookup:
-        out, wave_issues = _waves(out, mapping.self_lookup, obj)
+        loaded_before = parents.get(obj, ParentKeys()).alive - set(norm[EXTERNAL_ID])
+        out, wave_issues = _waves(out, mapping.self_lookup, obj, loaded_before)
         all_issues = issues_frame([all_issues, wave_issues])
     return out.reset_index(drop=True), all_issues
 
@@ -185,13 +186,12 @@ def _lookup(norm, rule: FieldRule, pair: Pair, parents: dict[str, ParentKeys], o
     target = pair.objects[rule.lookup]
     raw = norm[rule.from_].astype("string") if rule.from_ in norm else pd.Series(pd.NA, index=norm.index, dtype="string")
     ext = (target.source.external_id_prefix + raw).astype("string")
-    keys = ParentKeys(alive=set(norm[EXTERNAL_ID])) if self_lookup else parents.get(rule.lookup, ParentKeys())
+    keys = parents.get(rule.lookup, ParentKeys())
+    if self_lookup:  # a parent in this run's rows (the waves check it further), or one an earlier run loaded
+        keys = ParentKeys(alive=set(norm[EXTERNAL_ID]) | keys.alive, rejected=keys.rejected)
     given = ext.notna()
     rejected = given & ext.isin(keys.rejected) & ~ext.isin(keys.alive)
     missing = given & ~ext.isin(keys.alive) & ~rejected
-    if self_lookup:
-        rejected = pd.Series(False, index=norm.index)  # a rejected parent in a hierarchy is found by the waves
-        missing = given & ~ext.isin(keys.alive) & ~ext.isin(keys.rejected)
     issues = []
     flagged = pd.Series(False, index=norm.index)
     if rule.on_missing == "flag":
@@ -208,11 +208,14 @@ def _lookup(norm, rule: FieldRule, pair: Pair, parents: dict[str, ParentKeys], o
     return ext, issues_frame(issues), flagged
 
 
-def _waves(out: pd.DataFrame, parent_field: str, obj: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Number a hierarchy's load waves (roots 0, their children 1, ...); reject cycles and what hangs below them."""
+def _waves(out: pd.DataFrame, parent_field: str, obj: str, loaded_before: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Number a hierarchy's load waves (roots 0, their children 1, ...); reject cycles and what hangs below them.
+
+    Roots have no parent, or a parent an earlier run loaded that is not in this run's rows.
+    """
     ids, parent = out[EXTERNAL_ID], out[parent_field]
     wave = pd.Series(np.nan, index=out.index)
-    wave[parent.isna()] = 0
+    wave[parent.isna() | parent.isin(loaded_before)] = 0
     level = 0
     while True:
         nxt = wave.isna() & parent.isin(set(ids[wave == level]))

@@ -1,0 +1,96 @@
+"""Which records a run moves, and whether it may move them at all.
+
+A run's slice: a full run takes every record; a sample run takes a deterministic spread of
+`sample_size` records per object and then adds every parent they point at (transitively, so a
+hierarchy's ancestors come too), so every lookup resolves; a delta run takes the records whose
+modified time is after the previous run's watermark (objects without a modified column are taken
+whole: their upserts change nothing where nothing changed).
+
+The gates, checked before any record is written: the mapping is confirmed and unchanged since; a
+full run has an approved sample run on the same mapping version; a delta run follows a full run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from crm_migration.mapping.loader import Pair
+from crm_migration.pipeline.ledger import Ledger, RunManifest
+from crm_migration.pipeline.normalize import aliases, parse_datetimes
+from crm_migration.sources.base import Source
+
+
+class GateRefused(Exception):
+    """A run may not write: the message says why and what to do."""
+
+
+def _spread(ids: pd.Series, n: int) -> set[str]:
+    """A deterministic, representative pick: the n ids with the smallest hash."""
+    ids = ids.dropna().drop_duplicates()
+    keys = ids.map(lambda v: hashlib.sha256(v.encode()).hexdigest())
+    return set(ids[keys.sort_values().index[:n]])
+
+
+def select_slice(pair: Pair, manifest: RunManifest, source: Source) -> dict[str, list[str]] | None:
+    """Source ids per mapped object for this run; None means every record (a full run)."""
+    if manifest.kind == "full":
+        return None
+    export = Path(manifest.export_dir)
+    frames = {name: source.read(export, m.source.object, aliases(pair.settings)).table.to_pandas()
+              for name, m in pair.objects.items()}
+    chosen: dict[str, set[str]] = {}
+    if manifest.kind == "delta":
+        for name, m in pair.objects.items():
+            df = frames[name]
+            if not m.source.modified or not manifest.since:
+                chosen[name] = set(df[m.source.id].dropna())
+                continue
+            modified = parse_datetimes(df[m.source.modified].astype("string"), pair.settings.date_formats, pair.settings.timezone)
+            chosen[name] = set(df.loc[modified > pd.Timestamp(manifest.since), m.source.id].dropna())
+        return {k: sorted(v) for k, v in chosen.items()}
+
+    size = manifest.sample_size or pair.settings.sample_size
+    for name, m in pair.objects.items():
+        chosen[name] = _spread(frames[name][m.source.id], size)
+    # Children before parents: each object adds the parents its chosen records point at.
+    for name in reversed(list(pair.objects)):
+        m, df = pair.objects[name], frames[name]
+        while True:
+            rows = df[df[m.source.id].isin(chosen[name])]
+            before = {k: len(v) for k, v in chosen.items()}
+            for rule in m.lookups.values():
+                parent = pair.objects[rule.lookup]
+                wanted = set(rows[rule.from_].dropna()) & set(frames[rule.lookup][parent.source.id].dropna())
+                chosen[rule.lookup] |= wanted
+            if {k: len(v) for k, v in chosen.items()} == before:
+                break
+    return {k: sorted(v) for k, v in chosen.items()}
+
+
+def check_load_allowed(pair: Pair, ledger: Ledger, manifest: RunManifest) -> None:
+    """Raise GateRefused unless this run may write to the destination."""
+    confirmation = ledger.confirmation()
+    if confirmation is None:
+        raise GateRefused(f"the mapping of {pair.name} is not confirmed: review mappings/{pair.name}/ and run "
+                          f"`crm-migration mapping confirm --pair {pair.name} --by <you>` (or the confirm job)")
+    now = pair.file_hashes()
+    changed = sorted(n for n in set(now) | set(confirmation["files"]) if now.get(n) != confirmation["files"].get(n))
+    if changed:
+        raise GateRefused(f"the mapping of {pair.name} changed since {confirmation['confirmed_by']} confirmed it "
+                          f"({confirmation['at']}): {', '.join(changed)}; review and confirm it again")
+    if manifest.mapping_version != pair.version:
+        raise GateRefused(f"run {manifest.run_id} was opened on mapping version {manifest.mapping_version}, "
+                          f"the mapping is now {pair.version}: open a new run")
+    if manifest.kind == "full":
+        approved = [a for a in ledger.approvals() if a["mapping_version"] == pair.version]
+        if not approved:
+            raise GateRefused(f"a full run of {pair.name} needs an approved sample run on mapping version {pair.version}: "
+                              f"run a sample, review its field-level diff, then `crm-migration sample approve`")
+    if manifest.kind == "delta":
+        fulls = [r for r in ledger.runs() if r.kind == "full" and ledger.results(run_id=r.run_id).shape[0]
+                 and not ledger.rolled_back(r.run_id)]
+        if not fulls:
+            raise GateRefused(f"a delta run of {pair.name} follows a full run; there is none (or it was rolled back)")

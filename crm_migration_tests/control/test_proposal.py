@@ -1,0 +1,523 @@
+"""The mapping proposal: profiling, field proposals, picklist values, the YAML it writes. Pure and fast."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+
+from crm_migration.control.proposal import (
+    ObjectProposal,
+    profile_columns,
+    proposal_markdown,
+    proposal_yaml,
+    propose_object,
+)
+from crm_migration.destinations.base import FieldSchema, ObjectSchema
+from crm_migration.mapping.model import ObjectMapping
+from crm_migration.sources import get_source
+from crm_migration.sources.base import ExportAliases
+from crm_migration.sources.perfect_portal.generator import generate_export
+from crm_migration.sources.perfect_portal.layout import DATE_FORMATS
+
+EXT = "Source_System_ID__c"
+
+
+# --- hand-built destination schemas (a realistic Salesforce subset) ------------------------------
+
+
+def _f(name, kind, label="", **kw) -> FieldSchema:
+    return FieldSchema(name=name, kind=kind, label=label or name, **kw)
+
+
+def _ro(name, kind, label="", **kw) -> FieldSchema:
+    return _f(name, kind, label, createable=False, updateable=False, **kw)
+
+
+def _system(obj_label: str) -> list[FieldSchema]:
+    return [
+        _ro("Id", "id", f"{obj_label} ID", length=18),
+        _f("OwnerId", "reference", "Owner ID", reference_to=("User",)),
+        _ro("IsDeleted", "boolean", "Deleted"),
+        _ro("CreatedDate", "datetime", "Created Date"),
+        _ro("CreatedById", "reference", "Created By ID", reference_to=("User",)),
+        _ro("LastModifiedDate", "datetime", "Last Modified Date"),
+        _f(EXT, "text", "Source System ID", length=64, external_id=True, unique=True),
+    ]
+
+
+def _address(prefix: str) -> list[FieldSchema]:
+    return [_f(prefix + "Street", "textarea", f"{prefix} Street", length=255),
+            _f(prefix + "City", "text", f"{prefix} City", length=40),
+            _f(prefix + "State", "text", f"{prefix} State/Province", length=80),
+            _f(prefix + "PostalCode", "text", f"{prefix} Zip/Postal Code", length=20),
+            _f(prefix + "Country", "text", f"{prefix} Country", length=80)]
+
+
+def _schema(name: str, fields: list[FieldSchema]) -> ObjectSchema:
+    return ObjectSchema(name, {f.name: f for f in fields})
+
+
+def account_schema() -> ObjectSchema:
+    return _schema("Account", [
+        *_system("Account"),
+        _f("Name", "text", "Account Name", length=255, required=True),
+        _f("ParentId", "reference", "Parent Account ID", reference_to=("Account",)),
+        _f("AccountNumber", "text", "Account Number", length=40),
+        _f("Site", "text", "Account Site", length=80),
+        _f("Type", "picklist", "Account Type", picklist_values=("Prospect", "Customer - Direct", "Customer - Channel", "Other")),
+        _f("Industry", "picklist", "Industry", picklist_values=("Banking", "Consulting", "Engineering", "Legal", "Other")),
+        _f("Rating", "picklist", "Account Rating", picklist_values=("Hot", "Warm", "Cold")),
+        _f("AnnualRevenue", "decimal", "Annual Revenue"),
+        _f("NumberOfEmployees", "integer", "Employees"),
+        _f("Phone", "phone", "Account Phone", length=40),
+        _f("Fax", "phone", "Account Fax", length=40),
+        _f("Website", "url", "Website", length=255),
+        _f("Description", "textarea", "Account Description", length=32000),
+        *_address("Billing"), *_address("Shipping"),
+    ])
+
+
+def contact_schema() -> ObjectSchema:
+    return _schema("Contact", [
+        *_system("Contact"),
+        _f("AccountId", "reference", "Account ID", reference_to=("Account",)),
+        _f("Salutation", "picklist", "Salutation", picklist_values=("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.")),
+        _f("FirstName", "text", "First Name", length=40),
+        _f("LastName", "text", "Last Name", length=80, required=True),
+        _ro("Name", "text", "Full Name", length=121),
+        _f("Email", "email", "Email", length=80),
+        _f("Phone", "phone", "Business Phone", length=40),
+        _f("MobilePhone", "phone", "Mobile Phone", length=40),
+        _f("HomePhone", "phone", "Home Phone", length=40),
+        _f("Title", "text", "Title", length=128),
+        _f("Department", "text", "Department", length=80),
+        _f("Birthdate", "date", "Birthdate"),
+        _f("HasOptedOutOfEmail", "boolean", "Email Opt Out"),
+        _f("DoNotCall", "boolean", "Do Not Call"),
+        _f("Description", "textarea", "Contact Description", length=32000),
+        *_address("Mailing"),
+    ])
+
+
+def case_schema() -> ObjectSchema:
+    return _schema("Case", [
+        *_system("Case"),
+        _ro("CaseNumber", "text", "Case Number", length=30),
+        _f("ContactId", "reference", "Contact ID", reference_to=("Contact",)),
+        _f("AccountId", "reference", "Account ID", reference_to=("Account",)),
+        _f("SuppliedName", "text", "Name", length=80),
+        _f("Status", "picklist", "Status", picklist_values=("New", "Working", "Escalated", "Closed"), restricted=True),
+        _f("Origin", "picklist", "Case Origin", picklist_values=("Phone", "Email", "Web"), restricted=True),
+        _f("Priority", "picklist", "Priority", picklist_values=("High", "Medium", "Low")),
+        _f("Subject", "text", "Subject", length=255),
+        _f("Description", "textarea", "Description", length=32000),
+        _ro("IsClosed", "boolean", "Closed"),
+        _f("IsEscalated", "boolean", "Escalated"),
+    ])
+
+
+def task_schema() -> ObjectSchema:
+    return _schema("Task", [
+        *_system("Task"),
+        _f("WhoId", "reference", "Name ID", reference_to=("Contact", "Lead")),
+        _f("WhatId", "reference", "Related To ID", reference_to=("Account", "Opportunity", "Case")),
+        _f("Subject", "picklist", "Subject", length=255, picklist_values=("Call", "Send Letter", "Send Quote", "Other")),
+        _f("ActivityDate", "date", "Due Date Only"),
+        _f("Status", "picklist", "Status", restricted=True,
+           picklist_values=("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")),
+        _f("Priority", "picklist", "Priority", picklist_values=("High", "Normal", "Low")),
+        _f("Type", "picklist", "Type", picklist_values=("Call", "Email", "Meeting", "Other"), restricted=True),
+        _f("Description", "textarea", "Comments", length=32000),
+        _ro("IsClosed", "boolean", "Closed"),
+    ])
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory):
+    return generate_export(tmp_path_factory.mktemp("pp"), seed=7, scale=0.3, with_files=False)
+
+
+def _read(export, obj: str) -> pd.DataFrame:
+    return get_source("perfect_portal").read(export, obj, ExportAliases()).table.to_pandas()
+
+
+def _validates(p: ObjectProposal) -> ObjectMapping:
+    text = proposal_yaml(p)
+    return ObjectMapping.model_validate(yaml.safe_load(text))
+
+
+def _by_field(p: ObjectProposal) -> dict:
+    return {f.field: f for f in p.fields}
+
+
+def _by_column(p: ObjectProposal) -> dict:
+    return {f.column: f for f in p.fields}
+
+
+def _unmatched(p: ObjectProposal) -> dict:
+    return {u.column: u for u in p.unmatched}
+
+
+# --- profiling ---------------------------------------------------------------------------------
+
+
+def _messy(n: int = 60) -> pd.DataFrame:
+    emails = [f"person{i}@example.com" for i in range(n)]
+    emails[3], emails[17], emails[40] = "not an email", "bob@", "  "
+    date_formats = ["2024-03-05", "03/06/2024", "07 Mar 2024", "2024/03/08"]
+    dates = [date_formats[i % 4] for i in range(n)]
+    dates[5] = "2024-03-05 14:30:00"
+    dates[9] = "sometime"
+    amounts = [f"${1000 + 37 * i:,}.{i % 100:02d}" if i % 3 else f"{1000 + 37 * i}.50" for i in range(n)]
+    yes_no = [["Yes", "No", "yes", "NO", "1", "0", None][i % 7] for i in range(n)]
+    bodies = [f"<p>Hello {i},</p><p>see&nbsp;attached<br>Regards</p>" for i in range(n)]
+    bodies[2] = "plain text note"
+    status = [["Open", "Closed", "Pending"][i % 3] for i in range(n)]
+    notes = [f"free text number {i} about something" for i in range(n)]
+    stamps = [f"2023-0{1 + i % 9}-1{i % 10} 0{i % 10}:{10 + i % 50}:00" if i % 2 else f"0{1 + i % 9}/1{i % 10}/2023 1{i % 10}:05"
+              for i in range(n)]
+    return pd.DataFrame({
+        "email": emails, "signed_on": dates, "amount": amounts, "active": yes_no, "body": bodies,
+        "status": status, "notes": notes, "updated": stamps, "_source_row": range(n),
+        "qty": [str(i * 3) for i in range(n)], "zip": [f"0{2100 + i}" for i in range(n)],
+        "empty": [None] * n,
+    }).astype("string")
+
+
+def test_profile_infers_types_of_messy_columns():
+    prof = profile_columns(_messy()).set_index("column")
+    assert "_source_row" not in prof.index
+    t = prof["inferred_type"]
+    assert t["email"] == "email"  # three bad values out of sixty do not change the type
+    assert t["signed_on"] == "date"  # four formats, one stray time, one unparseable value
+    assert t["amount"] == "decimal" and "currency" in prof.loc["amount", "notes"]
+    assert t["active"] == "boolean"
+    assert t["body"] == "html"
+    assert t["status"] == "text" and bool(prof.loc["status", "picklist_like"])
+    assert t["notes"] == "text" and not prof.loc["notes", "picklist_like"]
+    assert t["updated"] == "datetime"
+    assert t["qty"] == "integer"
+    assert t["zip"] == "text" and "leading zeros" in prof.loc["zip", "notes"]
+    assert t["empty"] == "text" and prof.loc["empty", "fill_rate"] == 0
+
+
+def test_profile_statistics():
+    prof = profile_columns(_messy()).set_index("column")
+    assert prof.loc["email", "fill_rate"] == pytest.approx(59 / 60, abs=1e-3)  # the blank one
+    assert 0.9 <= prof.loc["email", "patterns"]["email"] < 1
+    assert prof.loc["active", "fill_rate"] == pytest.approx(52 / 60, abs=1e-3)
+    assert prof.loc["status", "distinct"] == 3
+    assert prof.loc["status", "top_values"] == "Closed (20); Open (20); Pending (20)"
+    assert prof.loc["amount", "patterns"]["currency"] > 0.5
+    assert prof.loc["body", "patterns"]["html"] > 0.9
+    assert prof.loc["qty", "max_length"] == 3
+    assert list(prof.columns) == ["inferred_type", "fill_rate", "distinct", "top_values", "patterns", "max_length",
+                                  "picklist_like", "notes"]
+
+
+def test_profile_recognises_urls_phones_and_lists():
+    df = pd.DataFrame({
+        "site": ["https://a.example.com", "www.b.io", "c.co.uk", "d.com/path"] * 10,
+        "tel": ["+1 512 555 0160", "(615) 555-0109", "206.555.0134", "415-555-0115 x12"] * 10,
+        "tags": ["Gold;Silver", "Bronze", "Gold; Bronze", "Silver;Gold;Bronze"] * 10,
+        "file": ["a.pdf", "b.docx", "c.txt", "d.xlsx"] * 10,
+    })
+    t = profile_columns(df).set_index("column")["inferred_type"]
+    assert t.to_dict() == {"site": "url", "tel": "phone", "tags": "multiselect", "file": "text"}
+
+
+def test_profile_uses_the_pairs_date_formats():
+    df = pd.DataFrame({"d": ["05.03.2024", "06.03.2024", "07.03.2024", "08.03.2024", "09.03.2024"]})
+    assert profile_columns(df, ["%Y-%m-%d"]).loc[0, "inferred_type"] == "text"
+    assert profile_columns(df, ["%d.%m.%Y"]).loc[0, "inferred_type"] == "date"
+
+
+# --- proposals on the generated Perfect Portal export ---------------------------------------------
+
+
+def test_clients_to_account(export):
+    clients = _read(export, "clients")
+    p = propose_object("clients", clients, account_schema(), object_name="account", id_column="client_id",
+                       external_id_field=EXT, source_types_formats=list(DATE_FORMATS),
+                       lookups={"parent_client_id": "account"})
+    by = _by_field(p)
+    assert by["Name"].column == "name" and by["Name"].confidence >= 0.9
+    assert by["Website"].column == "website"
+    assert by["Phone"].column == "phone"
+    for part in ("Street", "City", "State", "PostalCode", "Country"):
+        assert by["Billing" + part].rule == "from"
+    assert by["BillingPostalCode"].column == "postal_code"
+    assert (by["ParentId"].rule, by["ParentId"].lookup, by["ParentId"].column) == ("lookup", "account", "parent_client_id")
+    assert "hierarchy" in by["ParentId"].reason
+    assert (by["OwnerId"].rule, by["OwnerId"].column) == ("owner", "owner_email")
+    assert "Shipping" not in " ".join(by)  # one column, one field
+    assert p.required == ["client_id", "name"]
+    assert p.types["owner_email"] == "email" and p.types["website"] == "url"
+    un = _unmatched(p)
+    assert set(un) == {"created_at", "modified_at"}
+    assert un["created_at"].inferred_type == "datetime"
+    assert un["created_at"].suggestion == "Created_At__c" and un["created_at"].suggested_field.type == "DateTime"
+    m = _validates(p)
+    assert m.self_lookup == "ParentId" and m.owner_field == "OwnerId"
+    assert "Created_At__c" not in m.fields and "Created_At__c" not in m.custom_fields  # a suggestion only
+    assert m.custom_fields[EXT].external_id
+
+
+def test_contacts_to_contact(export):
+    contacts = _read(export, "contacts")
+    p = propose_object("contacts", contacts, contact_schema(), object_name="contact", id_column="contact_id",
+                       external_id_field=EXT, source_types_formats=list(DATE_FORMATS), lookups={"client_id": "account"})
+    by = _by_field(p)
+    assert {f: by[f].column for f in ("FirstName", "LastName", "Email", "Phone", "Title")} == {
+        "FirstName": "first_name", "LastName": "last_name", "Email": "email", "Phone": "phone", "Title": "title"}
+    assert "e-mails" in by["Email"].reason and "Email is an email field" in by["Email"].reason
+    assert (by["AccountId"].rule, by["AccountId"].lookup, by["AccountId"].column) == ("lookup", "account", "client_id")
+    assert (by["OwnerId"].rule, by["OwnerId"].column) == ("owner", "owner_email")
+    assert "Name" not in by  # the full name is not createable
+    assert p.required == ["contact_id", "last_name"]
+    assert p.types["email"] == "email"
+    assert not p.missing_required
+    m = _validates(p)
+    assert m.parents == {"account"}
+
+
+def test_without_lookups_an_id_column_is_not_guessed_into_a_reference(export):
+    contacts = _read(export, "contacts")
+    p = propose_object("contacts", contacts, contact_schema(), object_name="contact", id_column="contact_id",
+                       external_id_field=EXT)
+    assert "AccountId" not in _by_field(p)
+    un = _unmatched(p)["client_id"]
+    assert "lookups" in un.reason and un.suggestion is None
+
+
+def test_tasks_picklists_and_activity_links(export):
+    tasks = _read(export, "tasks")
+    p = propose_object("tasks", tasks, task_schema(), object_name="task", id_column="task_id", external_id_field=EXT,
+                       source_types_formats=list(DATE_FORMATS), lookups={"matter_id": "case", "contact_id": "contact"})
+    by = _by_field(p)
+    assert (by["WhatId"].column, by["WhatId"].lookup) == ("matter_id", "case")
+    assert (by["WhoId"].column, by["WhoId"].lookup) == ("contact_id", "contact")
+    assert by["ActivityDate"].column == "due_date" and p.types["due_date"] == "date"
+    assert (by["OwnerId"].rule, by["OwnerId"].column) == ("owner", "assigned_to_email")
+    status = by["Status"].rule_dict()
+    assert status["values"] == {"Completed": "Completed", "Open": "Not Started"} and status["unmapped"] == "reject"
+    assert by["Priority"].rule_dict()["values"] == {"High": "High", "Low": "Low", "Normal": "Normal"}
+    # Task.Subject is an open picklist (a combobox): free text is kept, not value-mapped.
+    assert by["Subject"].rule_dict() == {"from": "subject"}
+    assert by["Description"].column == "description"
+    _validates(p)
+
+
+def test_interaction_html_body_and_channel(export):
+    rows = _read(export, "interactions")
+    p = propose_object("interactions", rows, task_schema(), object_name="interaction", id_column="interaction_id",
+                       external_id_field=EXT, source_types_formats=list(DATE_FORMATS),
+                       lookups={"matter_id": "case", "contact_id": "contact"})
+    by = _by_field(p)
+    assert by["Description"].column == "body_html" and p.types["body_html"] == "html"
+    assert (by["OwnerId"].rule, by["OwnerId"].column) == ("owner", "logged_by_email")
+    channel = by["Type"]
+    assert channel.column == "channel"
+    assert channel.rule_dict()["values"] == {"call": "Call", "email": "Email", "meeting": "Meeting"}
+    assert [v.source for v in channel.unmatched_values] == ["sms"]
+    _validates(p)
+
+
+# --- picklists, conflicts, types, createability ---------------------------------------------------
+
+
+def _stage_rows() -> pd.DataFrame:
+    stages = ["New"] * 10 + ["working"] * 8 + ["Closed"] * 6 + ["Escalatd"] * 3 + ["Parked"] * 2 + ["Intake"] * 4
+    n = len(stages)
+    return pd.DataFrame({"case_id": [f"C{i}" for i in range(n)], "status": stages,
+                         "subject": [f"Problem {i}" for i in range(n)],
+                         "description": [f"Long story {i}" for i in range(n)]}).astype("string")
+
+
+def test_picklist_values_matched_one_by_one_and_unknown_listed():
+    p = propose_object("cases", _stage_rows(), case_schema(), object_name="case", id_column="case_id", external_id_field=EXT)
+    status = _by_field(p)["Status"]
+    how = {v.source: (v.target, v.how) for v in status.value_matches}
+    assert how["New"] == ("New", "exact")
+    assert how["working"] == ("Working", "same but for case or spacing")
+    assert how["Intake"] == ("New", "known equivalent")
+    assert how["Escalatd"][0] == "Escalated" and how["Escalatd"][1].startswith("similar")
+    assert how["Parked"] == (None, "no match")
+    assert [v.source for v in status.unmatched_values] == ["Parked"]
+    rule = status.rule_dict()
+    assert rule["unmapped"] == "reject" and "Parked" not in rule["values"]
+    assert p.unmatched_values[0][0:2] == ("Status", "status")
+    text = proposal_yaml(p)
+    assert "'Parked' (2 rows)" in text
+    _validates(p)
+    assert "| Status | Parked | 2 | — | no match |" in proposal_markdown(p)
+
+
+def test_two_columns_compete_for_one_field():
+    df = pd.DataFrame({"id": ["1", "2", "3", "4", "5", "6"],
+                       "name": ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark"],
+                       "company_name": ["Acme Inc", "Globex Corp", "Initech LLC", "Umbrella plc", "Hooli", "Stark Ind"]})
+    p = propose_object("companies", df, account_schema(), object_name="account", id_column="id", external_id_field=EXT)
+    assert _by_field(p)["Name"].column == "name"
+    loser = _unmatched(p)["company_name"]
+    assert "went to 'name'" in loser.reason and loser.best_field == "Name"
+    assert loser.suggestion is None  # a duplicate of a mapped column, not a custom field
+    assert "company_name" in proposal_yaml(p)
+
+
+def test_non_createable_fields_are_never_proposed():
+    df = pd.DataFrame({"contact_id": ["1", "2", "3"], "name": ["Ann Lee", "Bo Chan", "Cy Ruiz"],
+                       "created_date": ["2024-01-01 10:00:00", "2024-01-02 11:00:00", "2024-01-03 12:00:00"],
+                       "is_deleted": ["no", "no", "yes"], "last_name": ["Lee", "Chan", "Ruiz"]})
+    schema = contact_schema()
+    p = propose_object("contacts", df, schema, object_name="contact", id_column="contact_id", external_id_field=EXT)
+    proposed = {f.field for f in p.fields}
+    assert all(schema.fields[f].createable for f in proposed if f in schema.fields)
+    assert {"Name", "CreatedDate", "IsDeleted", "Id"}.isdisjoint(proposed)
+    assert "read-only" in _unmatched(p)["name"].reason
+    assert _by_field(p)["LastName"].column == "last_name"
+
+
+def test_type_compatibility():
+    n = 20
+    df = pd.DataFrame({
+        "id": [str(i) for i in range(n)],
+        "do_not_call": [f"2024-01-{1 + i:02d}" for i in range(n)],  # a date column named like a boolean field
+        "birthdate": [f"1980-02-{1 + i:02d} 08:30:00" for i in range(n)],  # datetimes into a date field
+        "department": [f"user{i}@example.com" for i in range(n)],  # e-mails into a text field: allowed, lower
+        "email_opt_out": ["yes", "no"] * (n // 2),
+    })
+    p = propose_object("contacts", df, contact_schema(), object_name="contact", id_column="id", external_id_field=EXT)
+    by = _by_field(p)
+    assert "DoNotCall" not in by
+    assert "cannot fill DoNotCall" in _unmatched(p)["do_not_call"].reason
+    assert by["Birthdate"].type == "date" and p.types["birthdate"] == "datetime"
+    assert by["HasOptedOutOfEmail"].column == "email_opt_out" and p.types["email_opt_out"] == "boolean"
+    assert by["Department"].confidence < 1
+    _validates(p)
+
+
+def test_an_email_column_prefers_the_email_field():
+    df = pd.DataFrame({"id": ["1", "2", "3", "4"],
+                       "e_mail": ["a@x.com", "b@x.com", "c@x.com", "d@x.com"],
+                       "last_name": ["A", "B", "C", "D"]})
+    p = propose_object("people", df, contact_schema(), object_name="contact", id_column="id", external_id_field=EXT)
+    assert _by_field(p)["Email"].column == "e_mail"
+
+
+def test_only_one_owner_column():
+    df = pd.DataFrame({"id": ["1", "2", "3"], "name": ["A", "B", "C"],
+                       "owner_email": ["a@x.com", "b@x.com", "c@x.com"],
+                       "created_by_email": ["c@x.com", "b@x.com", "a@x.com"]})
+    p = propose_object("companies", df, account_schema(), object_name="account", id_column="id", external_id_field=EXT)
+    assert _by_field(p)["OwnerId"].column == "owner_email"
+    assert "only one owner" in _unmatched(p)["created_by_email"].reason or "went to" in _unmatched(p)["created_by_email"].reason
+    _validates(p)
+
+
+def test_custom_field_suggestions():
+    n = 30
+    df = pd.DataFrame({
+        "id": [str(i) for i in range(n)],
+        "name": [f"Firm {i}" for i in range(n)],
+        "client_tier": [["Gold", "Silver", "Bronze"][i % 3] for i in range(n)],
+        "annual_retainer": [f"${1000 * i:,}.00" for i in range(n)],
+        "portal_enabled": ["Yes", "No", "true"] * 10,
+        "internal_note": ["x" * (50 + i) for i in range(n)],
+    })
+    kw = dict(object_name="account", id_column="id", external_id_field=EXT)
+    p = propose_object("clients", df, account_schema(), **kw)
+    sugg = p.suggested_custom_fields
+    assert sugg["Client_Tier__c"].type == "Picklist" and set(sugg["Client_Tier__c"].values) == {"Gold", "Silver", "Bronze"}
+    assert sugg["Annual_Retainer__c"].type == "Currency"
+    assert sugg["Portal_Enabled__c"].type == "Checkbox"
+    assert sugg["Internal_Note__c"].type == "Text" and sugg["Internal_Note__c"].length == 80
+    assert set(_by_field(p)) == {"Name"}
+    text = proposal_yaml(p)
+    assert "# " in text and "suggested custom field: Client_Tier__c" in text
+    assert "Client_Tier__c" not in _validates(p).fields
+
+    p2 = propose_object("clients", df, account_schema(), suggest_custom_fields=True, **kw)
+    m = _validates(p2)
+    assert {"Client_Tier__c", "Annual_Retainer__c", "Portal_Enabled__c", "Internal_Note__c"} <= set(m.fields)
+    assert m.custom_fields["Client_Tier__c"].type == "Picklist"
+    assert m.source.types["portal_enabled"] == "boolean" and m.source.types["annual_retainer"] == "decimal"
+    assert "# suggested custom field:" in proposal_yaml(p2)
+
+
+def test_threshold_leaves_weak_matches_unmatched():
+    df = pd.DataFrame({"id": ["1", "2"], "webste": ["a.com", "b.com"], "name": ["A", "B"]})
+    low = propose_object("x", df, account_schema(), object_name="account", id_column="id", external_id_field=EXT)
+    assert _by_field(low)["Website"].column == "webste" and _by_field(low)["Website"].confidence < 0.9
+    high = propose_object("x", df, account_schema(), object_name="account", id_column="id", external_id_field=EXT,
+                          threshold=0.95)
+    assert "Website" not in _by_field(high)
+    assert "below the 0.95 threshold" in _unmatched(high)["webste"].reason
+
+
+def test_missing_required_destination_fields_are_listed():
+    df = pd.DataFrame({"id": ["1", "2"], "first_name": ["A", "B"]})
+    p = propose_object("people", df, contact_schema(), object_name="contact", id_column="id", external_id_field=EXT)
+    assert p.missing_required == ("LastName",)
+    assert "Required destination fields with no source column: LastName" in proposal_yaml(p)
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+def _account_proposal(export) -> ObjectProposal:
+    return propose_object("clients", _read(export, "clients"), account_schema(), object_name="account",
+                          id_column="client_id", external_id_field=EXT, lookups={"parent_client_id": "account"})
+
+
+def test_yaml_has_a_confidence_comment_above_every_field(export):
+    p = _account_proposal(export)
+    lines = proposal_yaml(p).splitlines()
+    start = lines.index("fields:")
+    end = lines.index("custom_fields:")
+    field_lines = [i for i in range(start + 1, end) if lines[i].startswith("  ") and not lines[i].startswith("  #")
+                   and not lines[i].startswith("    ")]
+    assert len(field_lines) == len(p.fields)
+    for i in field_lines:
+        assert lines[i - 1].startswith("  # confidence ") or lines[i - 1].startswith("    #")
+    assert lines[-1].startswith("#")
+    assert any("created_at" in line for line in lines[end:])
+
+
+def test_yaml_quotes_values_yaml_would_misread():
+    df = pd.DataFrame({"id": [str(i) for i in range(40)], "name": [f"N{i}" for i in range(40)],
+                       "rating": ["Yes", "No", "Hot", "null"] * 10})
+    p = propose_object("x", df, account_schema(), object_name="account", id_column="id", external_id_field=EXT)
+    m = _validates(p)
+    assert m.fields["Rating"].values == {"Hot": "Hot"}
+    assert {v.source for v in _by_field(p)["Rating"].unmatched_values} == {"Yes", "No", "null"}
+
+
+def test_markdown_lists_fields_and_unmatched(export):
+    p = _account_proposal(export)
+    md = proposal_markdown(p)
+    assert "| source column | destination field | rule | confidence | reason |" in md
+    assert "| name | Name | from |" in md
+    assert "| parent_client_id | ParentId | lookup account |" in md
+    assert "### Unmatched columns" in md and "| created_at | datetime |" in md
+
+
+def test_deterministic(export):
+    a, b = _account_proposal(export), _account_proposal(export)
+    assert proposal_yaml(a) == proposal_yaml(b)
+    assert proposal_markdown(a) == proposal_markdown(b)
+    shuffled = _read(export, "clients").sample(frac=1.0, random_state=3)
+    c = propose_object("clients", shuffled, account_schema(), object_name="account", id_column="client_id",
+                       external_id_field=EXT, lookups={"parent_client_id": "account"})
+    assert proposal_yaml(c) == proposal_yaml(a)  # row order does not matter either
+
+
+def test_the_id_column_is_guessed_when_not_given():
+    df = pd.DataFrame({"name": ["A", "A", "B"], "account_ref": ["x1", "x2", "x3"], "code": ["1", "2", "3"]})
+    p = propose_object("x", df, account_schema(), object_name="account", id_column=None, external_id_field=EXT)
+    assert p.id_column == "account_ref"
+    _validates(p)
