@@ -1,9 +1,10 @@
-"""Shared fixtures: a whole demo-sized migration against a real sandbox, run once per session."""
+"""Shared fixtures: demo-sized migrations against real sandboxes (one per session, one per life-cycle test)."""
 
 from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,29 +42,39 @@ class Migration:
         return json.loads((self.export / "_generator_truth.json").read_text())
 
 
-@pytest.fixture(scope="session")
-def migration(tmp_path_factory, pair):
-    """The sandbox with the schema plan applied, the mapping not yet confirmed."""
+@contextmanager
+def migration_setup(home: Path, pair_folder: Path, *, seed: int, scale: float):
+    """Environment for one migration: its data home, mappings, export, sandbox and Dagster instance."""
     from dagster import DagsterInstance
 
-    from crm_migration.cli import _use_sandbox, _salesforce_from_env, apply_schema_plan
+    from crm_migration.cli import _salesforce_from_env, _use_sandbox, apply_schema_plan
     from crm_migration.sandbox import start_sandbox
     from crm_migration.sources import get_source
     from crm_migration.sources.perfect_portal.generator import destination_users
 
-    home = tmp_path_factory.mktemp("home")
     saved = dict(os.environ)
     os.environ["CRM_MIGRATION_HOME"] = str(home)
-    export = get_source("perfect_portal").generate(home / "export", seed=11, scale=0.5)
-    with start_sandbox("salesforce", home / "sandbox") as sandbox:
-        _use_sandbox(sandbox)
-        sandbox.add_users(destination_users(export) + [
-            {"Email": pair.settings.owners.fallback_email, "FirstName": "Migration", "LastName": "Owner", "IsActive": True}])
-        apply_schema_plan(pair, _salesforce_from_env())
-        with DagsterInstance.ephemeral() as instance:
-            yield Migration(home, pair, sandbox, export, instance)
-    os.environ.clear()
-    os.environ.update(saved)
+    os.environ["CRM_MIGRATION_MAPPINGS"] = str(pair_folder.parent)
+    try:
+        pair = load_pair(pair_folder)
+        export = get_source("perfect_portal").generate(home / "export", seed=seed, scale=scale)
+        with start_sandbox("salesforce", home / "sandbox") as sandbox:
+            _use_sandbox(sandbox)
+            sandbox.add_users(destination_users(export) + [
+                {"Email": pair.settings.owners.fallback_email, "FirstName": "Migration", "LastName": "Owner", "IsActive": True}])
+            apply_schema_plan(pair, _salesforce_from_env())
+            with DagsterInstance.ephemeral() as instance:
+                yield Migration(home, pair, sandbox, export, instance)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def migration(tmp_path_factory, pair):
+    """The sandbox with the schema plan applied, the mapping not yet confirmed."""
+    with migration_setup(tmp_path_factory.mktemp("home"), pair.folder, seed=11, scale=0.5) as m:
+        yield m
 
 
 @pytest.fixture(scope="session")
