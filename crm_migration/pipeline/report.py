@@ -14,6 +14,7 @@ from crm_migration.reasons import reason
 from crm_migration.sources.base import SOURCE_FILE, SOURCE_ROW
 
 RECORD_STAGES = ("raw_extract", "normalized", "mapped", "loaded")
+LINK_CODES = ("ORPHAN_REFERENCE", "PARENT_REJECTED", "LOOKUP_UNRESOLVED", "HIERARCHY_CYCLE")
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,14 @@ def write_report(pair: Pair, store: RunStore, ledger: Ledger) -> tuple[list[Acco
     xref = xref[xref["action"].isin(LOADED)][["object", "external_id", "destination_id", "action"]].drop_duplicates(["object", "external_id"], keep="last")
     xref.to_csv(out / "id_crossref.csv", index=False)
     mismatches = issues[issues["reason_code"] == "FIELD_MISMATCH"][["object", "external_id", "field", "message"]]
+    links = issues[issues["reason_code"].isin(LINK_CODES)]
+    integrity = (links.groupby(["object", "field", "reason_code"]).size().reset_index(name="records")
+                 if len(links) else pd.DataFrame(columns=["object", "field", "reason_code", "records"]))
+    owners_file = store.pair_path("owner_report.csv")
+    owners = pd.read_csv(owners_file) if owners_file.exists() else pd.DataFrame()
+    owner_summary = (owners.groupby("resolution").agg(owners=("source_owner", "count"), records=("records", "sum")).reset_index()
+                     if len(owners) else owners)
+    rejects = issues[issues["severity"] == "reject"][["object", "reason_code", "source_file", "source_row", "field", "message"]]
     md = "\n\n".join([
         f"# Reconciliation: {pair.name}, run {store.run_id}",
         f"Mapping version `{pair.version}`. Identity per object: extracted = loaded + rejected + skipped.",
@@ -118,6 +127,9 @@ def write_report(pair: Pair, store: RunStore, ledger: Ledger) -> tuple[list[Acco
                                                       "rejected", "skipped", "flagged", "mismatches", "missing", "reconciled"]]),
         "## Rejects, flags and skips by reason", markdown_table(reasons),
         "## Field mismatches", markdown_table(mismatches.head(200)),
+        "## Relationship integrity (children whose parent is missing)", markdown_table(integrity),
+        "## Owners", markdown_table(owner_summary),
+        "## Rejected records (file, row, field)", markdown_table(rejects.head(200)),
         "## Not migrated (documented for the rebuild)",
         markdown_table(pd.DataFrame([n.model_dump() for n in pair.settings.not_migrated])),
         f"Files: `{out / 'rejects_and_flags.csv'}`, `{out / 'id_crossref.csv'}`.",
