@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,27 +61,32 @@ PROFILE_COLUMNS = ["column", "inferred_type", "fill_rate", "distinct", "top_valu
 
 # --- value patterns (tested on distinct values) --------------------------------------------------
 
-_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"  # the same test the normalized stage applies
-_URL_SCHEME = r"(?i)^(?:https?://|www\.)\S+$"
-_URL_DOMAIN = r"(?i)^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,24}(?::\d+)?(?:/\S*)?$"
-_FILE_EXT = r"(?i)\.(?:pdf|docx?|xlsx?|pptx?|txt|csv|png|jpe?g|gif|zip|msg|eml|rtf|json|xml|html?)$"
-_PHONE = r"(?i)^\+?[\d\s().\-/]+(?:\s*(?:x|ext\.?|#)\s*\d{1,6})?$"
-_DATE_SHAPE = r"^\d{4}-\d{2}-\d{2}|^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}$"
-_TIME = r"\d{1,2}:\d{2}"
-_MIDNIGHT = r"(?:^|\s|T)00:00(?::00)?(?:\.0+)?(?:Z|[+-]\d{2}:?\d{2})?$"
-_NUM = r"(?:\d+|\d{1,3}(?:,\d{3})+)"
+# Written for pyarrow's regex engine (RE2), so that pandas runs them without a per-value Python
+# fallback: explicit character classes instead of \s, \S, \d and \b, no lookarounds, no inline flags
+# (case-insensitive tests run on the lower-cased values).
+_WS = r"[ \t\r\n\f\v]"
+_NWS = r"[^ \t\r\n\f\v]"
+_D = "[0-9]"
+_EMAIL = rf"^[^@ \t\r\n\f\v]+@[^@ \t\r\n\f\v]+\.[^@ \t\r\n\f\v.]+$"  # the normalized stage's test
+_URL_SCHEME = rf"^(?:https?://|www\.){_NWS}+$"  # lower case
+_URL_DOMAIN = rf"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{{2,24}}(?::{_D}+)?(?:/{_NWS}*)?$"
+_FILE_EXT = r"\.(?:pdf|docx?|xlsx?|pptx?|txt|csv|png|jpe?g|gif|zip|msg|eml|rtf|json|xml|html?)$"  # lower case
+_PHONE = rf"^\+?[0-9 \t().\-/]+(?:{_WS}*(?:x|ext\.?|#){_WS}*{_D}{{1,6}})?$"  # lower case
+_DATE_SHAPE = rf"^{_D}{{4}}-{_D}{{2}}-{_D}{{2}}|^{_D}{{1,2}}[/.]{_D}{{1,2}}[/.]{_D}{{2,4}}$"
+_YEAR = rf"(?:^|[^0-9]){_D}{{4}}(?:[^0-9]|$)"
+_TIME = rf"{_D}{{1,2}}:{_D}{{2}}"
+_MIDNIGHT = rf"(?:^|{_WS}|T)00:00(?::00)?(?:\.0+)?(?:Z|[+-]{_D}{{2}}:?{_D}{{2}})?$"
+_NUM = rf"(?:{_D}+|{_D}{{1,3}}(?:,{_D}{{3}})+)"
 _INTEGER = rf"^[+-]?{_NUM}$"
-_DECIMAL = rf"^[+-]?{_NUM}?\.\d+$"
-_CURRENCY_LEAD = rf"^[+-]?\s*[$€£¥]\s*[+-]?{_NUM}(?:\.\d+)?$"
-_CURRENCY_TRAIL = rf"(?i)^[+-]?{_NUM}(?:\.\d+)?\s*(?:[$€£¥]|usd|eur|gbp|cad|aud|chf|jpy)$"
-_HTML = (r"(?is)<\s*/?\s*(?:p|br|div|span|b|i|u|a|ul|ol|li|table|tr|td|th|h[1-6]|blockquote|strong|em|"
-         r"html|body|font|img|hr|pre|code)\b[^>]*>|&(?:#\d+|#x[0-9a-f]+|[a-z]{2,8});")
-_MULTI = r"^[^;]{1,40}(?:;\s*[^;]{1,40})+$"
-_MULTI_ALL = r"^[^;]{1,40}(?:;\s*[^;]{1,40})*$"
+_ZERO_PADDED = rf"^0{_D}"
+_DECIMAL = rf"^[+-]?{_NUM}?\.{_D}+$"
+_CURRENCY_LEAD = rf"^[+-]?{_WS}*[$€£¥]{_WS}*[+-]?{_NUM}(?:\.{_D}+)?$"
+_CURRENCY_TRAIL = rf"^[+-]?{_NUM}(?:\.{_D}+)?{_WS}*(?:[$€£¥]|usd|eur|gbp|cad|aud|chf|jpy)$"  # lower case
+_HTML = (r"<[ \t\r\n]*/?[ \t\r\n]*(?:p|br|div|span|b|i|u|a|ul|ol|li|table|tr|td|th|h[1-6]|blockquote|strong|em|"
+         r"html|body|font|img|hr|pre|code)(?:[ \t\r\n/][^>]*)?>|&(?:#[0-9]+|#x[0-9a-f]+|[a-z]{2,8});")  # lower case
+_MULTI = rf"^[^;]{{1,40}}(?:;{_WS}*[^;]{{1,40}})+$"
+_MULTI_ALL = rf"^[^;]{{1,40}}(?:;{_WS}*[^;]{{1,40}})*$"
 _TRUE_FALSE = {"true", "false", "yes", "no", "y", "n", "t", "f", "1", "0", "on", "off"}
-
-SourceTypeName = Literal["text", "email", "url", "phone", "html", "multiselect", "integer", "decimal",
-                         "boolean", "date", "datetime"]
 
 
 # --- profiling ---------------------------------------------------------------------------------
@@ -106,21 +110,25 @@ def _profile_series(s: pd.Series, formats: list[str] | tuple[str, ...]) -> dict[
     def share(mask: pd.Series) -> float:
         return float(w[mask.to_numpy()].sum()) / filled if filled else 0.0
 
+    low = u.str.lower()
     email = _mask(u, _EMAIL)
-    digits = u.str.count(r"\d").fillna(0)
+    digits = u.str.count(_D).fillna(0)
     date_shape = _mask(u, _DATE_SHAPE)
     integer = _mask(u, _INTEGER)
     decimal = _mask(u, _DECIMAL)
-    phone = _mask(u, _PHONE) & (digits >= 7) & (digits <= 15) & ~date_shape & ~integer & ~decimal
-    url = (_mask(u, _URL_SCHEME) | _mask(u, _URL_DOMAIN)) & ~u.str.contains("@", regex=False).fillna(False) & ~_mask(u, _FILE_EXT)
-    currency_lead, currency_trail = _mask(u, _CURRENCY_LEAD), _mask(u, _CURRENCY_TRAIL)
+    phone = _mask(low, _PHONE) & (digits >= 7) & (digits <= 15) & ~date_shape & ~integer & ~decimal
+    url = ((_mask(low, _URL_SCHEME) | _mask(low, _URL_DOMAIN)) & ~u.str.contains("@", regex=False).fillna(False)
+           & ~_mask(low, _FILE_EXT))
+    currency_lead, currency_trail = _mask(u, _CURRENCY_LEAD), _mask(low, _CURRENCY_TRAIL)
     currency = currency_lead | currency_trail
-    boolean = u.str.lower().isin(_TRUE_FALSE).fillna(False).astype(bool)
-    html = _mask(u, _HTML)
+    boolean = low.isin(_TRUE_FALSE).fillna(False).astype(bool)
+    html = _mask(low, _HTML)
     multi = _mask(u, _MULTI)
 
     # Dates: only values with a digit, short enough to be one, are handed to the parser.
     candidate = (digits > 0) & (u.str.len() <= 40) & ~integer & ~decimal
+    if all("%Y" in f for f in formats):  # every format has a four-digit year: so must a date
+        candidate &= _mask(u, _YEAR)
     parsed = pd.Series(False, index=u.index)
     if candidate.any():
         parsed_values = parse_datetimes(u[candidate], list(formats), "UTC")
@@ -140,24 +148,24 @@ def _profile_series(s: pd.Series, formats: list[str] | tuple[str, ...]) -> dict[
     inferred: str = "text"
     if filled:
         numeric = share(integer | decimal | currency)
-        zero_padded = share(integer & u.str.match(r"^0\d").fillna(False).astype(bool))
+        zero_padded = share(integer & _mask(u, _ZERO_PADDED))
         if patterns["html"] >= HTML_SHARE:
             inferred = "html"
         elif patterns["email"] >= TYPE_SHARE:
             inferred = "email"
-        elif patterns["boolean"] >= TYPE_SHARE and u.str.lower().nunique() <= 6:
+        elif patterns["boolean"] >= TYPE_SHARE and low.nunique() <= 6:
             inferred = "boolean"
         elif share(parsed) >= TYPE_SHARE:
             inferred = "datetime" if share(is_datetime) >= 0.2 * share(parsed) else "date"
             if share(parsed) < 1:
-                notes.append(f"{_pct(1 - share(parsed))} of values are not dates in the accepted formats")
+                notes.append(f"{_pct(1 - share(parsed))} of values are not dates in the accepted formats (rejected if typed)")
         elif numeric >= TYPE_SHARE:
             if zero_padded > 0:
                 notes.append("numbers with leading zeros (codes): kept as text")
             elif patterns["currency"] > 0:
                 inferred = "decimal"
-                notes.append("currency amounts (" + ", ".join(sorted(set("".join(u[currency_lead].str.replace(r"[^$€£¥]", "", regex=True).unique()))))
-                             + ")" if currency_lead.any() else "currency amounts")
+                symbols = sorted(set("".join(u[currency_lead].str.replace("[^$€£¥]", "", regex=True).unique())))
+                notes.append(f"currency amounts ({' '.join(symbols)})" if symbols else "currency amounts")
                 if currency_trail.any():
                     notes.append("trailing currency codes: the normalized stage strips only a leading $, € or £")
             elif share(integer) >= TYPE_SHARE:
@@ -177,7 +185,7 @@ def _profile_series(s: pd.Series, formats: list[str] | tuple[str, ...]) -> dict[
         notes.append(f"{_pct(1 - patterns['email'])} of values are not valid e-mails (blanked and flagged)")
 
     picklist_like = bool(
-        filled >= 5 and 1 <= distinct <= min(50, max(3, int(0.2 * filled))) and max_length <= 80
+        filled >= 5 and 1 <= distinct <= min(50, max(3, int(0.2 * filled))) and max_length <= 50
         and inferred not in ("date", "datetime", "html", "email", "url", "phone", "decimal")
     )
     top = counts.head(5)
@@ -211,7 +219,10 @@ def profile_columns(df: pd.DataFrame, date_formats: list[str] | None = None) -> 
     the non-blank values look like it (HTML: half), so a few bad e-mails or odd dates do not
     change it. ``date_formats`` are the pair's strptime formats (a broad default list otherwise).
     """
-    profs = _profiles(df, date_formats)
+    return _profile_frame(_profiles(df, date_formats))
+
+
+def _profile_frame(profs: dict[str, dict[str, Any]]) -> pd.DataFrame:
     rows = [{"column": c, **{k: v for k, v in p.items() if not k.startswith("_")}} for c, p in profs.items()]
     return pd.DataFrame(rows, columns=PROFILE_COLUMNS)
 
@@ -429,13 +440,14 @@ def propose_object(
     """
     lookups = dict(lookups or {})
     profs = _profiles(df, source_types_formats)
-    profile = pd.DataFrame([{"column": c, **{k: v for k, v in p.items() if not k.startswith("_")}} for c, p in profs.items()],
-                           columns=PROFILE_COLUMNS)
+    profile = _profile_frame(profs)
     columns = list(profs)
     notes: list[str] = []
-    id_column = id_column or _guess_id(profs)
     if id_column is None:
-        raise ValueError(f"{source_object}: no column is filled and unique on every row; pass id_column")
+        id_column = _guess_id(profs)
+        if id_column is None:
+            raise ValueError(f"{source_object}: no column is filled and unique on every row; pass id_column")
+        notes.append(f"the id column {id_column!r} was guessed (filled and unique on every row): check it")
     if id_column not in profs:
         notes.append(f"the id column {id_column!r} is not in the source rows")
     for col in sorted(set(lookups) - set(profs)):
@@ -469,7 +481,7 @@ def propose_object(
                 syn = _norm(col) in _synonyms().fields.get(_norm(fname), ())
                 conf = max(owner_strength, 0.95 if syn else 0.0) * email_fit
                 reason = (f"'{col}' names an owner{' (a synonym of ' + fname + ')' if syn else ''}; "
-                          f"{_data_evidence(p)}: resolved to a destination user by e-mail")
+                          f"{_pct(p['patterns']['email'])} of values are e-mails: resolved to a destination user by e-mail")
                 candidates.append(_Candidate(col, fname, "owner", round(conf, 2), reason, (ci, field_order[fname])))
             continue
         for fname, f in dest.fields.items():
@@ -561,15 +573,16 @@ def propose_object(
                     if f.required and n not in filled_fields and n not in owner_fields)
     custom: dict[str, CustomField] = {}
     # Listed even when the destination has it: the schema plan creates only what is missing.
-    custom[external_id_field] = CustomField(type="Text", length=64, external_id=True, unique=True,
-                                            label=_label(external_id_field))
+    ext = dest.fields.get(external_id_field)
+    custom[external_id_field] = CustomField(type="Text", length=(ext.length if ext and ext.length else 64), external_id=True,
+                                            unique=True, label=(ext.label if ext and ext.label else _label(external_id_field)))
     if suggest_custom_fields:
         custom.update(suggested)
     return ObjectProposal(
         object_name=object_name,
         source_object=source_object,
         destination_object=dest.name,
-        description=description or f"{source_object} as {dest.name} records (proposed mapping: review, edit and confirm).",
+        description=description or f"{source_object} as {dest.name} records; proposed automatically, to be reviewed and confirmed.",
         id_column=id_column,
         external_id_field=external_id_field,
         fields=tuple(all_fields),
@@ -931,7 +944,7 @@ def _field_phrase(f: FieldSchema) -> str:
     if f.kind in ("picklist", "multipicklist"):
         what = "a multi-select picklist" if f.kind == "multipicklist" else "a picklist"
         return f"{what} ({len(f.picklist_values)} values{', restricted' if f.restricted else ''})"
-    article = "an" if f.kind[0] in "aeiou" else "a"
+    article = "an" if f.kind in ("email", "integer", "id") else "a"
     return f"{article} {f.kind} field" + (f" ({f.length})" if f.length and f.kind in ("text", "textarea", "email", "phone", "url") else "")
 
 
@@ -1014,7 +1027,7 @@ def proposal_yaml(p: ObjectProposal) -> str:
         lines.append("fields:")
         for f in p.fields:
             if f.suggested:
-                lines.append(f"  # suggested custom field: {_comment(f.reason)}")
+                lines.append(f"  # {_comment(f.reason)}")
             else:
                 lines.append(f"  # confidence {f.confidence:.2f}: {_comment(f.reason)}")
             rule = f.rule_dict()
@@ -1065,7 +1078,10 @@ def proposal_markdown(p: ObjectProposal) -> str:
     out = [f"## Proposed mapping: {p.source_object} -> {p.destination_object} (`{p.object_name}`)", "",
            f"Source id `{p.id_column}` -> `{p.external_id_field}`. Threshold {p.threshold:.2f}.", ""]
     out += [f"- note: {_md(n)}" for n in p.notes]
-    out += ["| source column | destination field | rule | confidence | reason |", "|---|---|---|---|---|"]
+    if p.fields:
+        out += ["| source column | destination field | rule | confidence | reason |", "|---|---|---|---|---|"]
+    else:
+        out.append("No field is proposed.")
     for f in p.fields:
         rule = f"lookup {f.lookup}" if f.rule == "lookup" else f.rule
         if f.suggested:

@@ -446,7 +446,7 @@ def test_custom_field_suggestions():
     assert {"Client_Tier__c", "Annual_Retainer__c", "Portal_Enabled__c", "Internal_Note__c"} <= set(m.fields)
     assert m.custom_fields["Client_Tier__c"].type == "Picklist"
     assert m.source.types["portal_enabled"] == "boolean" and m.source.types["annual_retainer"] == "decimal"
-    assert "# suggested custom field:" in proposal_yaml(p2)
+    assert "# suggested custom field Client_Tier__c (Picklist)" in proposal_yaml(p2)
 
 
 def test_threshold_leaves_weak_matches_unmatched():
@@ -521,3 +521,43 @@ def test_the_id_column_is_guessed_when_not_given():
     p = propose_object("x", df, account_schema(), object_name="account", id_column=None, external_id_field=EXT)
     assert p.id_column == "account_ref"
     _validates(p)
+
+
+def test_zoho_and_dataverse_field_names(export):
+    contacts = _read(export, "contacts")
+    zoho = _schema("Contacts", [
+        _ro("id", "id"), _f("Owner", "reference", "Contact Owner", reference_to=("users",)),
+        _f("First_Name", "text", "First Name", length=40), _f("Last_Name", "text", "Last Name", length=80, required=True),
+        _f("Email", "email", "Email"), _f("Phone", "phone", "Phone"), _f("Mobile", "phone", "Mobile"),
+        _f("Account_Name", "reference", "Account Name", reference_to=("Accounts",)),
+        _f("Source_System_ID", "text", "Source System ID", length=64, external_id=True)])
+    dataverse = _schema("contact", [
+        _ro("contactid", "id"), _f("ownerid", "reference", "Owner", reference_to=("systemuser", "team")),
+        _f("firstname", "text", "First Name", length=50), _f("lastname", "text", "Last Name", length=50, required=True),
+        _f("emailaddress1", "email", "Email"), _f("telephone1", "phone", "Business Phone"),
+        _f("jobtitle", "text", "Job Title", length=100),
+        _f("parentcustomerid", "reference", "Company Name", reference_to=("account", "contact")),
+        _f("crm_sourcesystemid", "text", "Source System ID", length=64, external_id=True)])
+    expected = {
+        "Source_System_ID": {"First_Name": "first_name", "Last_Name": "last_name", "Email": "email", "Phone": "phone",
+                             "Account_Name": "client_id", "Owner": "owner_email"},
+        "crm_sourcesystemid": {"firstname": "first_name", "lastname": "last_name", "emailaddress1": "email",
+                               "telephone1": "phone", "jobtitle": "title", "parentcustomerid": "client_id",
+                               "ownerid": "owner_email"},
+    }
+    for schema, ext in ((zoho, "Source_System_ID"), (dataverse, "crm_sourcesystemid")):
+        p = propose_object("contacts", contacts, schema, object_name="contact", id_column="contact_id",
+                           external_id_field=ext, lookups={"client_id": "account"})
+        got = {f.field: f.column for f in p.fields}
+        assert {k: got.get(k) for k in expected[ext]} == expected[ext]
+        m = _validates(p)
+        assert m.owner_field in ("Owner", "ownerid") and m.parents == {"account"}
+
+
+def test_an_empty_export_proposes_nothing_but_still_validates():
+    df = pd.DataFrame({"id": pd.Series([], dtype="string"), "name": pd.Series([], dtype="string")})
+    p = propose_object("x", df, account_schema(), object_name="account", id_column="id", external_id_field=EXT)
+    assert not p.fields and _unmatched(p)["name"].reason == "the column is empty in this export"
+    assert p.missing_required == ("Name",)
+    _validates(p)
+    assert "No field is proposed." in proposal_markdown(p)
