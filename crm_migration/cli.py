@@ -224,6 +224,25 @@ def cmd_delta(args) -> int:
     return 0 if print_summary(pair, found.run_id) and ok else 1
 
 
+def cmd_propose(args) -> int:
+    from crm_migration.control.propose import agreement, propose_pair, write_proposals
+    from crm_migration.pipeline.storage import data_home
+
+    pair = _pair(args)
+    dest = _salesforce_from_env()
+    proposals = propose_pair(pair, Path(args.export), dest.describe(sorted({m.destination.object for m in pair.objects.values()})))
+    out = Path(args.out) if args.out else data_home() / "proposals" / pair.name
+    write_proposals(proposals, out)
+    for name, p in proposals.items():
+        print(f"{name}: {len(p.fields)} fields proposed, {len(p.unmatched)} columns unmatched, "
+              f"{len(p.unmatched_values)} picklist values unmatched")
+    score = agreement(pair, proposals)
+    print(f"agreement with mappings/{pair.name}: {score.share:.1%} "
+          f"({score.fields_right}/{score.fields} fields, {score.values_right}/{score.values} picklist values)")
+    print(f"proposals: {out} (edit them, copy them into mappings/{pair.name}/, then `crm-migration mapping confirm`)")
+    return 0
+
+
 def cmd_schema(args) -> int:
     from crm_migration.mapping.loader import load_pair, mappings_root
     from crm_migration.pipeline.schema_plan import plan_markdown, plan_schema
@@ -277,6 +296,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--export", help="the export folder (open)")
     run.add_argument("--sample-size", type=int, help="records per object in a sample run (default: the pair's)")
     run.set_defaults(fn=cmd_run)
+
+    propose = sub.add_parser("propose", help="propose a mapping from an export and the destination's schema")
+    propose.add_argument("--pair", required=True)
+    propose.add_argument("--export", required=True)
+    propose.add_argument("--out", help="where to write the proposed mapping files (default: <home>/proposals/<pair>)")
+    propose.set_defaults(fn=cmd_propose)
 
     mapping = sub.add_parser("mapping", help="confirm the pair's mapping files as they are now")
     mapping.add_argument("action", choices=["confirm"])
