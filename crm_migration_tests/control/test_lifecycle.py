@@ -73,6 +73,19 @@ def test_life_cycle(life):
     m = life
     pair, ledger = m.pair, Ledger(m.home, m.pair.name)
 
+    # Propose: a mapping file per object, each a valid mapping, unknown stage values listed.
+    from crm_migration.control.propose import propose_pair, write_proposals
+    from crm_migration.mapping.model import ObjectMapping
+
+    dest = _dest(m)
+    proposals = propose_pair(pair, m.export, dest.describe(sorted({o.destination.object for o in pair.objects.values()})))
+    written = write_proposals(proposals, m.home / "proposals")
+    assert sorted(p.stem for p in written) == sorted(pair.objects)
+    import yaml
+
+    for path in written:
+        ObjectMapping.model_validate(yaml.safe_load(path.read_text()))
+
     # Confirm: nothing loads before it ...
     _run_failed_with(m, "sample-unconfirmed", "sample", "is not confirmed")
     confirm_mapping(pair, "tester")
