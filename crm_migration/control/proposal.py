@@ -8,11 +8,15 @@ format (`crm_migration.mapping.model.ObjectMapping`) that a person then edits an
   values that look like e-mails, dates, numbers, ...), fill rate, distinct values, top values,
   pattern shares, maximum length, whether it looks like a picklist.
 - :func:`propose_object` scores every (column, destination field) pair from the names (exact,
-  normalised, labels, the synonyms in ``synonyms.yaml``, near spellings) and the type fit, then
-  assigns each field at most one column, best first. Columns given in ``lookups`` become lookup
-  rules on reference fields, owner-like e-mail columns the owner rule. Picklist values are matched
-  one by one; what does not match is listed, never guessed. Columns with no field good enough are
-  listed with their profile and, where they could be one, a suggested custom field.
+  normalised, labels, the synonyms in ``synonyms.yaml``, a field named after the record's own
+  object, near spellings and, last, the meaningful words they share) and the type fit, then
+  assigns each field at most one column, best first (a date-time column may also fill a date
+  field). Columns given in ``lookups`` become lookup rules on reference fields, owner-like e-mail
+  columns the owner rule. Fields the destination computes (not createable, not system fields) are
+  proposed to verify only (``write: false``). Picklist values, and the values of computed fields
+  with a known domain, are matched one by one; what does not match is listed, never guessed.
+  Columns with no field good enough are listed with their profile and, where they could be one, a
+  suggested custom field.
 - :func:`proposal_yaml` writes the mapping file, every field line under a ``# confidence`` comment
   and the unmatched columns and values in a comment block at the end;
   :func:`proposal_markdown` writes the same for a report.
@@ -45,6 +49,7 @@ TYPE_SHARE = 0.9  # a column is of a type when this share of its non-blank value
 HTML_SHARE = 0.5  # HTML is stripped when at least half the values carry markup (harmless on plain text)
 VALUE_FUZZY = 0.85  # a picklist value matches a near-identical spelling at this difflib ratio or above
 NAME_FUZZY = 0.8  # a column name is close to a field name (or a synonym) at this ratio or above
+VERIFY_ONLY = 0.9  # a field the destination computes (write: false) scores this share of a writable one
 MAX_PICKLIST_VALUES = 200  # distinct values matched one by one; a column with more is not a picklist
 
 # Date/time formats tried when the pair's own are not given (most specific first; US before EU).
@@ -248,6 +253,10 @@ class _Synonyms:
     objects: dict[str, dict[str, tuple[str, ...]]]
     object_aliases: dict[str, frozenset[str]]
     picklist_values: dict[str, tuple[str, ...]]
+    value_domains: dict[tuple[str, str], tuple[str, ...]]  # (object, field), normalised -> computed values
+    system_fields: frozenset[str]  # normalised
+    ignored_tokens: frozenset[str]
+    same_tokens: dict[str, str]  # a word -> the word it means
 
 
 @functools.cache
@@ -267,7 +276,16 @@ def _synonyms() -> _Synonyms:
         for member in group:
             aliases.setdefault(member, set()).update(group)
     values = {str(k).strip().lower(): tuple(str(t) for t in v or []) for k, v in (data.get("picklist_values") or {}).items()}
-    return _Synonyms(fields, objects, {k: frozenset(v) for k, v in aliases.items()}, values)
+    domains: dict[tuple[str, str], tuple[str, ...]] = {}
+    for key, allowed in (data.get("value_domains") or {}).items():
+        obj, _, fname = str(key).partition(".")
+        domains[(_norm(obj), _norm(fname))] = tuple(str(v) for v in allowed or [])
+    system = frozenset(_norm(f) for f in data.get("system_fields") or [])
+    name_tokens = data.get("name_tokens") or {}
+    ignored = frozenset(str(t).lower() for t in name_tokens.get("ignore") or [])
+    same = {str(w).lower(): str(canonical).lower() for canonical, words in (name_tokens.get("same") or {}).items()
+            for w in [canonical, *(words or [])]}
+    return _Synonyms(fields, objects, {k: frozenset(v) for k, v in aliases.items()}, values, domains, system, ignored, same)
 
 
 # Prefixes a source column may carry in front of a field's name (``client_website``), and qualifiers
@@ -309,9 +327,12 @@ class FieldProposal:
     lookup: str | None = None
     type: str | None = None  # a ValueType coercion (a datetime column into a date field)
     truncate: bool = False
-    value_map: bool = False  # `values` + `unmapped: reject` are written
+    value_map: bool = False  # `values` + `unmapped` (+ `default`) are written
     value_matches: tuple[ValueMatch, ...] = ()
     suggested: bool = False  # a suggested custom field (propose_object(..., suggest_custom_fields=True))
+    verify_only: bool = False  # the destination computes the field: not written (write: false), checked on read-back
+    unmapped: Literal["reject", "default"] = "reject"  # what an unmatched value becomes
+    default: str | None = None  # with unmapped: default (a computed field's catch-all value)
 
     @property
     def unmatched_values(self) -> tuple[ValueMatch, ...]:
@@ -326,9 +347,13 @@ class FieldProposal:
             out["type"] = self.type
         if self.value_map:
             out["values"] = {v.source: v.target for v in self.value_matches if v.target is not None}
-            out["unmapped"] = "reject"
+            out["unmapped"] = self.unmapped
+            if self.unmapped == "default":
+                out["default"] = self.default
         if self.truncate:
             out["truncate"] = True
+        if self.verify_only:
+            out["write"] = False
         return out
 
 
@@ -402,6 +427,11 @@ class _Candidate:
     truncate: bool = False
     value_map: bool = False
     value_matches: tuple[ValueMatch, ...] = ()
+    verify_only: bool = False
+    unmapped: Literal["reject", "default"] = "reject"
+    default: str | None = None
+    name_score: float = 0.0  # the name evidence alone
+    kind: str | None = None  # the destination field's kind
 
 
 @dataclass
@@ -455,6 +485,7 @@ def propose_object(
 
     targets = {n: f for n, f in dest.fields.items()
                if f.createable and f.kind not in ("id", "base64") and n != external_id_field}
+    verify = _verify_only_fields(dest, targets, external_id_field)
     field_order = {n: i for i, n in enumerate(dest.fields)}
     owner_fields = [n for n, f in targets.items() if _is_owner_field(f)]
 
@@ -485,13 +516,15 @@ def propose_object(
                 candidates.append(_Candidate(col, fname, "owner", round(conf, 2), reason, (ci, field_order[fname])))
             continue
         for fname, f in dest.fields.items():
-            if fname in targets:
+            if fname in targets or fname in verify:
                 continue
             score, why = _name_evidence(col, f, dest.name, source_object)
             if score > 0:
                 what = "the external id (filled from the source id)" if fname == external_id_field else "read-only (not createable)"
                 cn.reject(score, f"{why}, but {fname} is {what}", fname)
-        for fname, f in targets.items():
+        for fname, f in dest.fields.items():
+            if fname not in targets and fname not in verify:
+                continue
             score, why = _name_evidence(col, f, dest.name, source_object)
             if score <= 0:
                 continue
@@ -502,7 +535,8 @@ def propose_object(
                     cn.reject(score, f"{why}, but {fname} is a reference to {'/'.join(f.reference_to) or 'another object'}: "
                                      f"name the mapped object in lookups ({{'{col}': ...}}) to fill it", fname)
                 continue
-            cand = _field_candidate(col, ci, p, f, score, why, field_order[fname], cn)
+            cand = _field_candidate(col, ci, p, f, score, why, field_order[fname], cn, verify_only=fname in verify,
+                                    domain=_synonyms().value_domains.get((_norm(dest.name), _norm(fname)), ()))
             if cand is not None:
                 candidates.append(cand)
 
@@ -528,12 +562,25 @@ def propose_object(
         chosen[c.column] = c
         if c.rule == "owner":
             owner_taken = c
+    # A point in time may fill a date field and a date-time field both (a Task's ActivityDate and the original
+    # timestamp): a chosen date-time column also takes the best field of the other kind that no column took,
+    # when the name clearly says so.
+    second: dict[str, _Candidate] = {}
+    for c in candidates:
+        first = chosen.get(c.column)
+        if (first is None or c is first or c.column in second or c.field in taken_fields or c.confidence < threshold
+                or c.rule != "from" or first.rule != "from" or c.verify_only or c.name_score < 0.8
+                or profs[c.column]["inferred_type"] != "datetime" or {first.kind, c.kind} != {"date", "datetime"}):
+            continue
+        c.reason += f"; '{c.column}' fills {first.field} too"
+        second[c.column] = c
+        taken_fields[c.field] = c
     for c in candidates:  # the best candidate below the threshold explains an unmatched column
         if c.column not in chosen and c.confidence < threshold:
             col_notes[c.column].reject(c.confidence, f"its best candidate {c.field} scored {c.confidence:.2f}, below the "
                                                      f"{threshold:.2f} threshold ({c.reason})", c.field)
 
-    proposals = [_as_proposal(chosen[c]) for c in columns if c in chosen]
+    proposals = [_as_proposal(x[c]) for c in columns for x in (chosen, second) if c in x]
     unmatched: list[UnmatchedColumn] = []
     suggested: dict[str, CustomField] = {}
     suggested_fields: list[FieldProposal] = []
@@ -564,7 +611,7 @@ def propose_object(
                 suggested=True))
 
     all_fields = proposals + suggested_fields
-    types = _types(all_fields, profs, targets)
+    types = _types(all_fields, profs, {**targets, **verify})
     required = [id_column] + [f.column for f in proposals
                               if f.rule != "owner" and targets.get(f.field) is not None and targets[f.field].required]
     required = list(dict.fromkeys(required))
@@ -627,6 +674,16 @@ def _name_evidence(col: str, f: FieldSchema, dest_object: str, source_object: st
             return 0.8, f"name '{col}' without its prefix matches {f.name}"
         if stripped in field_syns or stripped in object_syns:
             return 0.8, f"name '{col}' without its prefix is a synonym of {f.name}"
+    # A destination field named after the record's own object and the column (Interaction_Channel__c for an
+    # interaction's channel, ContentSize for a file's size) was made for that column: nearly an exact match.
+    owners = _object_qualifiers(dest_object, source_object)
+    ftokens = _tokens(f.name)
+    if len(ftokens) > 1 and ftokens[0] in owners:
+        rest = "".join(ftokens[1:])
+        if len(rest) >= 3 and rest in (c, stripped):
+            return 0.85, f"name '{col}' matches {f.name} but for its '{ftokens[0]}' qualifier (the object)"
+        if len(rest) >= 3 and (c in syn.fields.get(rest, ()) or stripped in syn.fields.get(rest, ())):
+            return 0.8, f"name '{col}' is a synonym of {f.name} without its '{ftokens[0]}' qualifier (the object)"
     if len(c) >= 3:
         for q in _FIELD_QUALIFIERS:
             if n == q + c or (label and label == q + c):
@@ -641,10 +698,61 @@ def _name_evidence(col: str, f: FieldSchema, dest_object: str, source_object: st
         r = sm.ratio()
         if r > best:
             best, against = r, other
+    fuzzy: tuple[float, str] = (0.0, "")
     if best >= NAME_FUZZY:
         what = f.name if against in (n, label) else f"'{against}', a synonym of {f.name}"
-        return round(0.8 * best, 3), f"name '{col}' is close to {what} ({best:.2f})"
-    return 0.0, ""
+        fuzzy = (round(0.8 * best, 3), f"name '{col}' is close to {what} ({best:.2f})")
+    words = _token_evidence(col, tokens, f, owners)
+    return words if words[0] > fuzzy[0] else fuzzy
+
+
+def _object_qualifiers(dest_object: str, source_object: str) -> frozenset[str]:
+    """Words that name the record itself, so say nothing in a field's name: the source object (``matters``:
+    ``matter``), the destination object and its words (``ContentVersion``: ``content``, ``version``)."""
+    out: set[str] = set()
+    for name in (source_object, dest_object):
+        x = _norm(name)
+        out |= {x, x + "s", x.removesuffix("s")}
+    parts = _tokens(dest_object)
+    if len(parts) > 1:
+        out.update(parts)
+    return frozenset(out)
+
+
+def _meaning(tokens: list[str], drop: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The words of a name that carry meaning: equivalents made one (``sha256`` -> ``hash``), words that say
+    nothing alone (``at``, ``date``, ``id``, units) and numbers dropped, then the words in ``drop`` (unless
+    nothing else is left)."""
+    syn = _synonyms()
+    words = {syn.same_tokens.get(t, t) for t in tokens}
+    words = {w for w in words if w not in syn.ignored_tokens and not w.isdigit()}
+    return frozenset(words - drop or words)
+
+
+def _token_evidence(col: str, col_tokens: list[str], f: FieldSchema, owners: frozenset[str]) -> tuple[float, str]:
+    """The last resort: the column's and the field's (or its label's) meaningful words, when the column has
+    every word of the field (``opened_on`` and ``Matter_Opened_Date__c`` on matters, ``file_sha256`` and
+    ``Content_Hash__c``: a file's SHA-256 is a hash). Not the other way: a field with a word the column lacks
+    is a kind the column does not claim to be (``name`` is not a ``FirstName``). Words only the column has make
+    it weaker; an id column and a field that is not one never match this way."""
+    ftokens = _tokens(f.name)
+    field_is_id = f.kind in ("id", "reference") or bool(ftokens and ftokens[-1] in _ID_TOKENS)
+    if _id_like(col) != field_is_id:
+        return 0.0, ""
+    mine = _meaning(col_tokens)
+    if not mine:
+        return 0.0, ""
+    best, why = 0.0, ""
+    for name in dict.fromkeys((f.name, f.label)):
+        theirs = _meaning(_tokens(name), owners)
+        if not theirs or not theirs <= mine:
+            continue
+        shared = mine & theirs
+        score = round(0.55 + 0.25 * len(shared) / max(len(mine), len(theirs)), 3)
+        if score > best:
+            what = f.name if name == f.name else f"{f.name} (label '{f.label}')"
+            best, why = score, f"name '{col}' shares the words {', '.join(sorted(shared))} with {what}"
+    return best, why
 
 
 # How well a source type fills a destination field kind (1 = natural, 0 = never).
@@ -674,13 +782,18 @@ def _fit(p: dict[str, Any], f: FieldSchema) -> float:
 
 
 def _field_candidate(col: str, ci: int, p: dict[str, Any], f: FieldSchema, score: float, why: str, fi: int,
-                     cn: _ColumnNotes) -> _Candidate | None:
+                     cn: _ColumnNotes, *, verify_only: bool = False, domain: tuple[str, ...] = ()) -> _Candidate | None:
+    """``verify_only``: the destination computes the field (not createable): the rule is ``write: false``.
+    ``domain``: the values the destination computes into the field (``value_domains``)."""
     fit = _fit(p, f)
     if fit <= 0:
         cn.reject(score, f"{why}, but {_kind_phrase(p['inferred_type'])} cannot fill {f.name}, {_field_phrase(f)}", f.name)
         return None
     conf = score * fit
     parts = [why, _data_evidence(p), f"{f.name} is {_field_phrase(f)}"]
+    if verify_only:
+        conf *= VERIFY_ONLY
+        parts.append(f"{f.name} is computed by the destination: not written (write: false), the value read back is checked")
     coerce = None
     src = p["inferred_type"]
     if src == "datetime" and f.kind == "date":
@@ -693,14 +806,28 @@ def _field_candidate(col: str, ci: int, p: dict[str, Any], f: FieldSchema, score
         coerce = "integer"
         parts.append("decimals are coerced to integers (type: integer)")
     value_map, matches = False, ()
-    matches = _match_values(p["_counts"], f.picklist_values) if f.kind == "picklist" and src != "multiselect" else ()
+    unmapped: Literal["reject", "default"] = "reject"
+    default = None
+    domain = domain if f.kind != "picklist" and src not in ("multiselect", "html") else ()
+    allowed = f.picklist_values if f.kind == "picklist" else domain
+    matches = _match_values(p["_counts"], allowed) if allowed and src != "multiselect" else ()
     n_ok = sum(1 for m in matches if m.target is not None)
-    if matches and (f.restricted or (p["picklist_like"] and n_ok)):
+    if matches and (f.restricted or domain or (p["picklist_like"] and n_ok)):
         # Values are mapped one by one; what matches nothing is listed and rejected, never guessed.
         value_map = True
         coverage = sum(m.count for m in matches if m.target is not None) / p["_filled"]
         conf *= 0.5 + 0.5 * coverage
-        parts.append(f"{n_ok} of {len(matches)} values match its picklist ({_pct(coverage)} of rows)")
+        what = "its known values" if domain else "its picklist"
+        parts.append(f"{n_ok} of {len(matches)} values match {what} ({_pct(coverage)} of rows)")
+        if domain:
+            default = next((v for v in domain if _squash(v) == "unknown"), None)
+            if default is not None:
+                unmapped = "default"
+                parts.append(f"a value it does not know becomes {default}")
+            extra = _known_values(domain, {_squash(m.source) for m in matches}, default)
+            if extra:
+                parts.append(f"{len(extra)} more known values listed for later exports")
+            matches = matches + extra
     elif f.kind == "picklist":
         # An open (unrestricted) picklist and values none of which are its values: kept as they are
         # (the destination accepts them), but a picklist-like column that matches nothing is doubtful.
@@ -716,11 +843,34 @@ def _field_candidate(col: str, ci: int, p: dict[str, Any], f: FieldSchema, score
         if unknown:
             parts.append(f"values not in the picklist: {', '.join(unknown[:8])}")
     truncate = False
-    if f.kind in ("text", "textarea", "email", "phone", "url") and f.length and p["max_length"] > f.length:
+    if (not verify_only and not value_map and f.kind in ("text", "textarea", "email", "phone", "url") and f.length
+            and p["max_length"] > f.length):
         truncate = True
         parts.append(f"values up to {p['max_length']} chars exceed {f.name}'s {f.length}: truncate")
     return _Candidate(col, f.name, "from", round(conf, 2), "; ".join(parts), (ci, fi), type=coerce,
-                      truncate=truncate, value_map=value_map, value_matches=matches)
+                      truncate=truncate, value_map=value_map, value_matches=matches, verify_only=verify_only,
+                      unmapped=unmapped, default=default, name_score=score, kind=f.kind)
+
+
+def _known_values(domain: tuple[str, ...], present: set[str], default: str | None) -> tuple[ValueMatch, ...]:
+    """The rest of a computed field's known vocabulary (a value with its own name, each known equivalent),
+    for the values this export does not have but a later one may: the value read back is checked against them."""
+    by_lower = {_squash(v): v for v in domain}
+    seen = set(present)
+    out = []
+    for v in domain:
+        low = _squash(v)
+        if v == default or not low.isalnum() or low in seen:
+            continue
+        seen.add(low)
+        out.append(ValueMatch(low, 0, v, 0.95, "same but for case (not in this export)"))
+    for key, targets in _synonyms().picklist_values.items():
+        target = next((by_lower[_squash(x)] for x in targets if _squash(x) in by_lower), None)
+        if target is None or key in seen:
+            continue
+        seen.add(key)
+        out.append(ValueMatch(key, 0, target, 0.8, "known equivalent (not in this export)"))
+    return tuple(out)
 
 
 def _lookup_candidates(col: str, ci: int, target: str, object_name: str, targets: dict[str, FieldSchema],
@@ -759,6 +909,16 @@ def _points_at(target: str, reference_to: tuple[str, ...]) -> bool:
     for alias in _synonyms().object_aliases.get(_norm(target), ()):
         names |= forms(alias)
     return any(forms(r) & names for r in reference_to)
+
+
+def _verify_only_fields(dest: ObjectSchema, targets: dict[str, FieldSchema], external_id_field: str) -> dict[str, FieldSchema]:
+    """Fields the destination computes (a file's type and size, a formula) that a column can be checked against:
+    not createable, not a system field (ids, audit stamps, record numbers), not a date or time (a computed one
+    stamps an event in the destination, never a source value), not a reference."""
+    system = _synonyms().system_fields
+    return {n: f for n, f in dest.fields.items()
+            if n not in targets and n != external_id_field and not f.createable and _norm(n) not in system
+            and f.kind not in ("id", "base64", "reference", "date", "datetime")}
 
 
 def _is_owner_field(f: FieldSchema) -> bool:
@@ -913,7 +1073,8 @@ def _types(fields: list[FieldProposal], profs: dict[str, dict[str, Any]], target
 
 def _as_proposal(c: _Candidate) -> FieldProposal:
     return FieldProposal(c.field, c.column, c.rule, c.confidence, c.reason, lookup=c.lookup, type=c.type,
-                         truncate=c.truncate, value_map=c.value_map, value_matches=c.value_matches)
+                         truncate=c.truncate, value_map=c.value_map, value_matches=c.value_matches,
+                         verify_only=c.verify_only, unmapped=c.unmapped, default=c.default)
 
 
 def _unmatched_reason(cn: _ColumnNotes) -> str:
@@ -1037,8 +1198,9 @@ def proposal_yaml(p: ObjectProposal) -> str:
                 for v in f.value_matches:
                     if v.target is not None and v.how != "exact":
                         lines.append(f"    # {_comment(v.source)} -> {_comment(v.target)}: {v.how} ({v.confidence:.2f})")
+                fate = f"becomes {f.default}" if f.unmapped == "default" else "rejected"
                 for v in f.unmatched_values:
-                    lines.append(f"    # unmatched value {_comment(v.source)!r} ({v.count} rows): rejected until mapped")
+                    lines.append(f"    # unmatched value {_comment(v.source)!r} ({v.count} rows): {fate} until mapped")
             else:
                 lines.append(f"  {_flow(f.field)}: {_flow(rule)}")
     else:
@@ -1060,8 +1222,10 @@ def proposal_yaml(p: ObjectProposal) -> str:
     unmatched_values = p.unmatched_values
     if unmatched_values:
         lines.append("# Unmatched picklist values (unmapped: reject; map each one, or add it to the picklist):")
+        defaults = {f.field: f.default for f in p.fields if f.unmapped == "default"}
         for fname, col, v in unmatched_values:
-            lines.append(f"#   {fname} <- {col}: {_comment(v.source)!r} ({v.count} rows)")
+            fate = f": becomes {defaults[fname]} (unmapped: default)" if fname in defaults else ""
+            lines.append(f"#   {fname} <- {col}: {_comment(v.source)!r} ({v.count} rows){fate}")
     else:
         lines.append("# Unmatched picklist values: none.")
     if p.missing_required:
@@ -1086,6 +1250,8 @@ def proposal_markdown(p: ObjectProposal) -> str:
         rule = f"lookup {f.lookup}" if f.rule == "lookup" else f.rule
         if f.suggested:
             rule += " (suggested custom field)"
+        if f.verify_only:
+            rule += " (verify only: write false)"
         conf = "suggested" if f.suggested else f"{f.confidence:.2f}"
         out.append(f"| {_md(f.column)} | {_md(f.field)} | {_md(rule)} | {conf} | {_md(f.reason)} |")
     mapped = [f for f in p.fields if f.value_matches]

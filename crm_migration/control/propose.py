@@ -16,7 +16,7 @@ import pandas as pd
 from crm_migration.control.proposal import ObjectProposal, proposal_markdown, proposal_yaml, propose_object
 from crm_migration.destinations.base import ObjectSchema
 from crm_migration.mapping.loader import Pair
-from crm_migration.pipeline.normalize import extract
+from crm_migration.pipeline.normalize import attach_files, extract
 from crm_migration.sources import get_source
 
 LOOKUP_SHARE = 0.9  # of a column's values found among another object's ids
@@ -43,6 +43,9 @@ def infer_lookups(pair: Pair, frames: dict[str, pd.DataFrame]) -> dict[str, dict
 def propose_pair(pair: Pair, export_dir: Path, schemas: dict[str, ObjectSchema]) -> dict[str, ObjectProposal]:
     source = get_source(pair.settings.source)
     frames = {n: extract(source, export_dir, m, pair.settings)[0] for n, m in pair.objects.items()}
+    for n, m in pair.objects.items():
+        if m.source.file is not None:  # the file's size and hash are columns too, as the pipeline adds them
+            frames[n] = attach_files(frames[n], m.source.file.path_column, export_dir / m.source.file.folder, n)[0]
     lookups = infer_lookups(pair, frames)
     return {
         n: propose_object(m.source.object, frames[n], schemas[m.destination.object], object_name=n, id_column=m.source.id,

@@ -113,7 +113,7 @@ def normalize(raw: pd.DataFrame, mapping: ObjectMapping, settings: PairSettings,
         issues.append(_suspected_duplicates(df, group, obj))
 
     if spec.file is not None:
-        df, file_issues = _attach_files(df, spec.file.path_column, export_dir / spec.file.folder, obj)
+        df, file_issues = attach_files(df, spec.file.path_column, export_dir / spec.file.folder, obj)
         issues.append(file_issues)
 
     all_issues = issues_frame(issues)
@@ -218,7 +218,7 @@ def _suspected_duplicates(df: pd.DataFrame, group: list[str], obj: str) -> pd.Da
                       value=first_id, detail="suspected duplicates (" + others + "); loaded, flagged for review")
 
 
-def _attach_files(df: pd.DataFrame, path_column: str, folder: Path, obj: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def attach_files(df: pd.DataFrame, path_column: str, folder: Path, obj: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Find each record's file body; a missing file rejects the record. Hashes are streamed."""
     names = df[path_column].astype("string")
     paths = names.map(lambda n: str(folder / n) if isinstance(n, str) else None)

@@ -561,3 +561,160 @@ def test_an_empty_export_proposes_nothing_but_still_validates():
     assert p.missing_required == ("Name",)
     _validates(p)
     assert "No field is proposed." in proposal_markdown(p)
+
+
+# --- words, computed fields, known value domains ----------------------------------------------------
+
+
+def content_version_schema() -> ObjectSchema:
+    return _schema("ContentVersion", [
+        *_system("Content Version"),
+        _f("Title", "text", "Title", length=255, required=True),
+        _f("PathOnClient", "text", "Path On Client", length=500, required=True),
+        _f("FirstPublishLocationId", "reference", "First Publish Location ID", reference_to=("Case",)),
+        _ro("FileType", "text", "File Type", length=20),
+        _ro("FileExtension", "text", "File Extension", length=40),
+        _ro("ContentSize", "integer", "Size"),
+        _ro("Checksum", "text", "Checksum", length=50),
+        _ro("VersionNumber", "text", "Version Number", length=20),
+        _ro("ContentModifiedDate", "datetime", "Content Modified Date"),
+        _f("Source_Uploaded_Date__c", "datetime", "Source Uploaded Date"),
+        _f("Content_Hash__c", "text", "Content SHA-256", length=64),
+    ])
+
+
+def _documents(n: int = 20) -> pd.DataFrame:
+    types = ["pdf", "docx", "doc", "txt", "odt"]
+    return pd.DataFrame({
+        "document_id": [f"D{i}" for i in range(n)],
+        "title": [f"Doc {i}" for i in range(n)],
+        "file_name": [f"doc{i}.{types[i % 5]}" for i in range(n)],
+        "file_type": [types[i % 5] for i in range(n)],
+        "size_bytes": [str(1000 + 37 * i) for i in range(n)],
+        "file_sha256": [f"{i:064x}" for i in range(n)],
+        "uploaded_at": [f"2024-03-{1 + i:02d} 10:{i:02d}:00" for i in range(n)],
+        "version_number": ["3"] * n,
+        "created_at": [f"2024-02-{1 + i:02d} 09:00:00" for i in range(n)],
+    }).astype("string")
+
+
+def test_words_shared_with_a_field_name_are_the_last_resort():
+    from crm_migration.control.proposal import _name_evidence
+
+    matter = _f("Matter_Opened_Date__c", "date", "Matter Opened Date")
+    score, why = _name_evidence("opened_on", matter, "Case", "matters")  # 'matter' is the record itself, 'on' and 'date' say nothing
+    assert score == pytest.approx(0.8) and "opened" in why
+    hashed = _f("Content_Hash__c", "text", "Content SHA-256")
+    score, why = _name_evidence("file_md5", hashed, "ContentVersion", "documents")  # an MD5 is a hash; 'file' is extra
+    assert 0.55 < score < 0.8 and "hash" in why
+    assert _name_evidence("uploaded_at", _f("Source_Uploaded_Date__c", "datetime"), "X", "documents")[0] == pytest.approx(0.8)
+    # Exact names and synonyms stay clearly ahead.
+    assert _name_evidence("content_hash", hashed, "ContentVersion", "documents")[0] >= 0.9
+    # A field with a word the column lacks is a kind the column does not claim to be; ids only meet ids.
+    assert _name_evidence("name", _f("FirstName", "text", "First Name"), "Contact", "contacts")[0] == 0
+    assert _name_evidence("annual_retainer", _f("AnnualRevenue", "decimal", "Annual Revenue"), "Account", "clients")[0] == 0
+    assert _name_evidence("hash_id", hashed, "ContentVersion", "documents")[0] == 0
+
+    p = propose_object("documents", _documents(), content_version_schema(), object_name="document",
+                       id_column="document_id", external_id_field=EXT)
+    by = _by_field(p)
+    assert by["Content_Hash__c"].column == "file_sha256" and not by["Content_Hash__c"].verify_only
+    assert by["Source_Uploaded_Date__c"].column == "uploaded_at" and "uploaded" in by["Source_Uploaded_Date__c"].reason
+    assert "Checksum" not in by  # a hash column, but the writable hash field wins it
+
+
+def test_a_field_named_after_the_object_and_the_column_wins_over_a_picklist_synonym():
+    n = 20
+    rows = pd.DataFrame({"interaction_id": [str(i) for i in range(n)],
+                         "channel": [["call", "email", "sms", "meeting"][i % 4] for i in range(n)]})
+    schema = _schema("Task", [*task_schema().fields.values(),
+                              _f("Interaction_Channel__c", "text", "Interaction Channel", length=40)])
+    p = propose_object("interactions", rows, schema, object_name="interaction", id_column="interaction_id",
+                       external_id_field=EXT)
+    by = _by_field(p)
+    assert by["Interaction_Channel__c"].rule_dict() == {"from": "channel"}  # every value kept, none rejected
+    assert "Type" not in by
+    # Without that field the channel still goes to the Type picklist, value by value.
+    p2 = propose_object("interactions", rows, task_schema(), object_name="interaction", id_column="interaction_id",
+                        external_id_field=EXT)
+    assert _by_field(p2)["Type"].column == "channel"
+
+
+def test_fields_the_destination_computes_are_proposed_to_verify_only():
+    p = propose_object("documents", _documents(), content_version_schema(), object_name="document",
+                       id_column="document_id", external_id_field=EXT)
+    by = _by_field(p)
+    size = by["ContentSize"]
+    assert size.column == "size_bytes" and size.verify_only
+    assert size.rule_dict() == {"from": "size_bytes", "write": False}
+    assert "write: false" in size.reason and p.types["size_bytes"] == "integer"
+    # Scaled a little below the same evidence on a writable field.
+    writable = _schema("X", [_f("ContentSize", "integer", "Size")])
+    plain = propose_object("documents", _documents()[["document_id", "size_bytes"]], writable, object_name="document",
+                           id_column="document_id", external_id_field=EXT)
+    assert 0.8 * _by_field(plain)["ContentSize"].confidence < size.confidence < _by_field(plain)["ContentSize"].confidence
+    # System fields, numbers the destination assigns and destination time stamps are never proposed, not even to verify.
+    assert {"CreatedDate", "VersionNumber", "ContentModifiedDate", "Id"}.isdisjoint(by)
+    assert "read-only" in _unmatched(p)["version_number"].reason
+    m = _validates(p)
+    assert m.fields["ContentSize"].write is False and m.fields["Title"].write is True
+    assert "size_bytes" not in m.source.required
+    assert "(verify only: write false)" in proposal_markdown(p)
+
+
+def test_a_computed_field_with_a_known_value_domain_is_matched_value_by_value():
+    p = propose_object("documents", _documents(), content_version_schema(), object_name="document",
+                       id_column="document_id", external_id_field=EXT)
+    ft = _by_field(p)["FileType"]
+    assert ft.column == "file_type" and ft.verify_only and ft.value_map
+    how = {v.source: (v.target, v.how) for v in ft.value_matches if v.count}
+    assert how["pdf"] == ("PDF", "same but for case or spacing")
+    assert how["docx"] == ("WORD_X", "known equivalent") and how["doc"][0] == "WORD" and how["txt"][0] == "TEXT"
+    assert how["odt"] == (None, "no match")  # listed, never guessed
+    rule = ft.rule_dict()
+    assert rule["unmapped"] == "default" and rule["default"] == "UNKNOWN" and rule["write"] is False
+    assert "odt" not in rule["values"]
+    # The rest of the known vocabulary is listed for later exports (count 0), so their files verify too.
+    later = {v.source: v.target for v in ft.value_matches if v.count == 0}
+    assert later["xlsx"] == "EXCEL_X" and later["jpeg"] == "JPG" and later["png"] == "PNG" and "unknown" not in later
+    text = proposal_yaml(p)
+    assert "'odt' (4 rows): becomes UNKNOWN until mapped" in text and "not in this export" in text
+    m = _validates(p)
+    assert m.fields["FileType"].values["docx"] == "WORD_X" and m.fields["FileType"].default == "UNKNOWN"
+
+
+def test_a_value_domain_without_a_catch_all_rejects_unknown_values(monkeypatch):
+    import dataclasses
+
+    from crm_migration.control import proposal
+
+    syn = proposal._synonyms()
+    narrowed = dataclasses.replace(syn, value_domains={("contentversion", "filetype"): ("PDF", "WORD", "WORD_X", "TEXT")})
+    monkeypatch.setattr(proposal, "_synonyms", lambda: narrowed)
+    p = propose_object("documents", _documents(), content_version_schema(), object_name="document",
+                       id_column="document_id", external_id_field=EXT)
+    ft = _by_field(p)["FileType"]
+    assert ft.rule_dict()["unmapped"] == "reject" and "default" not in ft.rule_dict()
+    assert [v.source for v in ft.unmatched_values] == ["odt"]
+    _validates(p)
+
+
+def test_a_timestamp_fills_a_date_field_and_a_date_time_field():
+    n = 12
+    rows = pd.DataFrame({"interaction_id": [str(i) for i in range(n)],
+                         "occurred_at": [f"2024-05-{1 + i:02d} 14:{i:02d}:00" for i in range(n)],
+                         "phone": [f"+1 512 555 01{i:02d}" for i in range(n)]}).astype("string")
+    schema = _schema("Task", [*task_schema().fields.values(),
+                              _f("Interaction_Timestamp__c", "datetime", "Original Interaction Timestamp")])
+    p = propose_object("interactions", rows, schema, object_name="interaction", id_column="interaction_id",
+                       external_id_field=EXT)
+    by = _by_field(p)
+    assert by["Interaction_Timestamp__c"].rule_dict() == {"from": "occurred_at"}
+    assert by["ActivityDate"].rule_dict() == {"from": "occurred_at", "type": "date"}
+    assert p.types["occurred_at"] == "datetime"
+    _validates(p)
+    # Only a point in time is used twice: a column that fills one field does not take a second one.
+    contacts = pd.DataFrame({"id": ["1", "2", "3"], "phone": ["+1 512 555 0160", "+1 615 555 0109", "+1 206 555 0134"],
+                             "last_name": ["A", "B", "C"]})
+    q = propose_object("contacts", contacts, contact_schema(), object_name="contact", id_column="id", external_id_field=EXT)
+    assert [f.field for f in q.fields if f.column == "phone"] == ["Phone"]
