@@ -73,6 +73,18 @@ class PlannedField:
     external_id: bool = False
     unique: bool = False
     values: tuple[str, ...] = ()
+    reference_to: str | None = None
+
+
+@dataclass(frozen=True)
+class PlannedObject:
+    """A custom object the destination lacks."""
+
+    name: str
+    label: str
+    plural_label: str
+    name_field: str = "Text"
+    name_field_label: str = "Name"
 
 
 @dataclass(frozen=True)
@@ -86,12 +98,15 @@ class PlannedValues:
 
 @dataclass(frozen=True)
 class SchemaPlan:
+    """What the destination must gain before records load, applied in this order: objects, fields, values."""
+
+    objects: tuple[PlannedObject, ...] = ()
     fields: tuple[PlannedField, ...] = ()
     values: tuple[PlannedValues, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not self.fields and not self.values
+        return not self.objects and not self.fields and not self.values
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -172,7 +187,8 @@ class Destination(ABC):
 
     @abstractmethod
     def describe(self, objects: list[str]) -> dict[str, ObjectSchema]:
-        """Fields of each object: kind, length, required, writability, picklist values, references."""
+        """Fields of each object: kind, length, required, writability, picklist values, references.
+        An object the destination does not have is left out of the answer (the schema plan creates it)."""
 
     @abstractmethod
     def users(self) -> pd.DataFrame:

@@ -92,6 +92,7 @@ _PLAN_TYPES = {  # schema-plan type -> Tooling CustomField metadata
     "Checkbox": {"type": "Checkbox", "defaultValue": "false"}, "Date": {"type": "Date"}, "DateTime": {"type": "DateTime"},
     "Email": {"type": "Email"}, "Phone": {"type": "Phone"}, "Url": {"type": "Url"},
     "Picklist": {"type": "Picklist"}, "MultiselectPicklist": {"type": "MultiselectPicklist", "visibleLines": 4},
+    "Lookup": {"type": "Lookup"},
 }
 
 
@@ -230,7 +231,12 @@ class SalesforceDestination(ConfigurableResource):
         result = {}
         for obj in objects:
             if obj not in self._describe_cache:
-                raw = self._call(lambda sf: getattr(sf, obj).describe())
+                try:
+                    raw = self._call(lambda sf: getattr(sf, obj).describe())
+                except PermanentError as e:
+                    if e.reason_code == "DEST_NOT_FOUND":
+                        continue  # the org has no such object (yet): the schema plan says so
+                    raise
                 self._describe_cache[obj] = ObjectSchema(obj, {f["name"]: _field_schema(f) for f in raw["fields"]})
             result[obj] = self._describe_cache[obj]
         return result
@@ -404,6 +410,12 @@ class SalesforceDestination(ConfigurableResource):
 
     def apply_schema_plan(self, plan: SchemaPlan) -> list[str]:
         applied = []
+        for o in plan.objects:
+            body = {"FullName": o.name, "Metadata": {
+                "label": o.label, "pluralLabel": o.plural_label, "deploymentStatus": "Deployed", "sharingModel": "ReadWrite",
+                "nameField": {"type": o.name_field, "label": o.name_field_label}}}
+            self._call(lambda sf: sf.toolingexecute("sobjects/CustomObject/", method="POST", json=body))
+            applied.append(f"created object {o.name} ({o.label})")
         for f in plan.fields:
             meta: dict[str, Any] = {"label": f.label, **_PLAN_TYPES[f.type]}
             if f.length:
@@ -414,6 +426,10 @@ class SalesforceDestination(ConfigurableResource):
                 meta["externalId"] = True
             if f.unique:
                 meta["unique"] = True
+            if f.reference_to:
+                meta["referenceTo"] = f.reference_to
+                meta["relationshipName"] = f.name.removesuffix("__c") + "s"
+                meta["deleteConstraint"] = "SetNull"
             if f.values:
                 meta["valueSet"] = {"restricted": True, "valueSetDefinition": {
                     "value": [{"fullName": v, "label": v, "default": False} for v in f.values]}}

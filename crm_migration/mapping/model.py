@@ -144,7 +144,7 @@ class CustomField(_Strict):
 
     type: Literal[
         "Text", "TextArea", "LongTextArea", "Number", "Currency", "Percent", "Checkbox",
-        "Date", "DateTime", "Email", "Phone", "Url", "Picklist", "MultiselectPicklist",
+        "Date", "DateTime", "Email", "Phone", "Url", "Picklist", "MultiselectPicklist", "Lookup",
     ]
     label: str | None = None
     length: int | None = None
@@ -153,6 +153,7 @@ class CustomField(_Strict):
     external_id: bool = False
     unique: bool = False
     values: list[str] = Field(default_factory=list)
+    reference_to: str | None = Field(None, description="a Lookup field: the destination object it points at")
 
     @model_validator(mode="after")
     def _shape(self) -> CustomField:
@@ -160,12 +161,24 @@ class CustomField(_Strict):
             raise ValueError(f"a {self.type} field needs a length")
         if self.type in ("Picklist", "MultiselectPicklist") and not self.values:
             raise ValueError("a picklist field needs its values")
+        if (self.type == "Lookup") != (self.reference_to is not None):
+            raise ValueError("a Lookup field, and only a Lookup field, names the object it points at (reference_to)")
         return self
+
+
+class CustomObject(_Strict):
+    """A custom object the destination must have (Course__c, Job__c): part of the schema plan."""
+
+    label: str
+    plural_label: str
+    name_field: Literal["Text", "AutoNumber"] = "Text"
+    name_field_label: str = "Name"
 
 
 class DestinationSpec(_Strict):
     object: str
     external_id: str = Field(description="the destination field that holds the external id")
+    custom_object: CustomObject | None = Field(None, description="the object itself is created by the schema plan")
 
 
 class ObjectMapping(_Strict):

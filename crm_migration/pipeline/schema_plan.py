@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from crm_migration.destinations.base import ObjectSchema, PlannedField, PlannedValues, SchemaPlan
+from crm_migration.destinations.base import ObjectSchema, PlannedField, PlannedObject, PlannedValues, SchemaPlan
 from crm_migration.mapping.loader import Pair
 
 
@@ -19,17 +19,25 @@ def target_values(rule) -> set[str]:
 
 
 def plan_schema(pair: Pair, schemas: dict[str, ObjectSchema]) -> SchemaPlan:
+    """`schemas` holds the objects the destination has; a mapped object missing from it is planned whole."""
+    objects: dict[str, PlannedObject] = {}
     fields: dict[tuple[str, str], PlannedField] = {}
     values: dict[tuple[str, str], set[str]] = {}
     for m in pair.objects.values():
         dest = m.destination.object
-        have = schemas[dest].fields
+        if dest not in schemas:
+            spec = m.destination.custom_object
+            if spec is None:
+                raise ValueError(f"{m.file_name}: the destination has no object {dest!r} and the mapping does not "
+                                 "declare it as destination.custom_object")
+            objects[dest] = PlannedObject(dest, spec.label, spec.plural_label, spec.name_field, spec.name_field_label)
+        have = schemas[dest].fields if dest in schemas else {}
         for name, cf in m.custom_fields.items():
             if name not in have and (dest, name) not in fields:
                 fields[(dest, name)] = PlannedField(
                     object=dest, name=name, type=cf.type, label=cf.label or name.removesuffix("__c").replace("_", " "),
                     length=cf.length, precision=cf.precision, scale=cf.scale, external_id=cf.external_id,
-                    unique=cf.unique, values=tuple(cf.values))
+                    unique=cf.unique, values=tuple(cf.values), reference_to=cf.reference_to)
         for name, rule in m.fields.items():
             f = have.get(name)
             if f is None or f.kind not in ("picklist", "multipicklist") or not rule.write:
@@ -38,6 +46,7 @@ def plan_schema(pair: Pair, schemas: dict[str, ObjectSchema]) -> SchemaPlan:
             if missing:
                 values.setdefault((dest, name), set()).update(missing)
     return SchemaPlan(
+        objects=tuple(objects.values()),
         fields=tuple(fields.values()),
         values=tuple(PlannedValues(o, f, tuple(sorted(v))) for (o, f), v in sorted(values.items())),
     )
@@ -46,12 +55,15 @@ def plan_schema(pair: Pair, schemas: dict[str, ObjectSchema]) -> SchemaPlan:
 def missing_fields(pair: Pair, schemas: dict[str, ObjectSchema]) -> list[str]:
     """Mapped fields the destination does not have at all (neither standard nor planned-and-applied)."""
     return [f"{m.destination.object}.{n}" for m in pair.objects.values() for n in [*m.fields, m.destination.external_id]
-            if n not in schemas[m.destination.object].fields]
+            if n not in (schemas[m.destination.object].fields if m.destination.object in schemas else {})]
 
 
 def plan_table(plan: SchemaPlan) -> pd.DataFrame:
-    rows = [{"object": f.object, "field": f.name, "change": "create field", "type": f.type, "length": f.length,
-             "external_id": f.external_id, "values": "; ".join(f.values)} for f in plan.fields]
+    rows = [{"object": o.name, "field": "", "change": "create object", "type": f"{o.label} / {o.plural_label}", "length": None,
+             "external_id": False, "values": f"name field: {o.name_field_label} ({o.name_field})"} for o in plan.objects]
+    rows += [{"object": f.object, "field": f.name, "change": "create field",
+              "type": f.type + (f" to {f.reference_to}" if f.reference_to else ""), "length": f.length,
+              "external_id": f.external_id, "values": "; ".join(f.values)} for f in plan.fields]
     rows += [{"object": v.object, "field": v.field, "change": "add picklist values", "type": "", "length": None,
               "external_id": False, "values": "; ".join(v.values)} for v in plan.values]
     return pd.DataFrame(rows, columns=["object", "field", "change", "type", "length", "external_id", "values"])

@@ -60,3 +60,26 @@ def test_throttling_honours_retry_after(migration):
         migration.sandbox.clear_faults()
     assert waits and min(waits) >= 3, waits
     assert dest.describe(["Lead"])["Lead"].fields["LastName"].required
+
+
+def test_schema_plan_creates_a_custom_object_with_a_lookup(migration):
+    from crm_migration.destinations.base import PlannedField, PlannedObject, SchemaPlan
+
+    dest = _dest(migration.sandbox)
+    assert "Course__c" not in dest.describe(["Course__c", "Contact"])
+    plan = SchemaPlan(
+        objects=(PlannedObject("Course__c", "Course", "Courses"),),
+        fields=(PlannedField("Course__c", "Source_System_ID__c", "Text", "Source System ID", length=64, external_id=True, unique=True),
+                PlannedField("Course__c", "Coach__c", "Lookup", "Coach", reference_to="Contact")),
+    )
+    applied = dest.apply_schema_plan(plan)
+    assert applied[0] == "created object Course__c (Course)" and len(applied) == 3
+    course = dest.describe(["Course__c"])["Course__c"]
+    assert course.fields["Coach__c"].kind == "reference" and course.fields["Coach__c"].reference_to == ("Contact",)
+    contact = dest.upsert("Contact", "Source_System_ID__c", pd.DataFrame({"Source_System_ID__c": ["COURSE-COACH"], "LastName": ["Coach"]}))
+    coach_id = contact["destination_id"].iloc[0]
+    out = dest.upsert("Course__c", "Source_System_ID__c", pd.DataFrame(
+        {"Source_System_ID__c": ["C-1", "C-2"], "Name": ["Mindful leadership", "Bad coach"], "Coach__c": [coach_id, "003000000000000AAA"]}))
+    assert list(out["action"]) == ["created", "failed"] and out["reason_code"].iloc[1] == "DEST_INVALID_REFERENCE"
+    back = dest.read_back("Course__c", "Source_System_ID__c", ["C-1"], ["Name", "Coach__c"])
+    assert back["Coach__c"].iloc[0] == coach_id
