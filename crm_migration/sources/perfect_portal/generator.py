@@ -497,10 +497,12 @@ def _pdf_body(title: str, doc_id: str, size: int) -> bytes:
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
 
-    def build(pad: int) -> bytes:
+    def build(pad: int, tail: int = 0) -> bytes:
         out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-        if pad:
-            out += b"%" + b"x" * max(pad - 2, 0) + b"\n"
+        if pad == 1:  # a comment line is at least two bytes; one byte of padding is a blank line
+            out += b"\n"
+        elif pad > 1:
+            out += b"%" + b"x" * (pad - 2) + b"\n"
         offsets = []
         for i, body in enumerate(objects, start=1):
             offsets.append(len(out))
@@ -509,16 +511,16 @@ def _pdf_body(title: str, doc_id: str, size: int) -> bytes:
         out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
         for off in offsets:
             out += b"%010d 00000 n \n" % off
-        out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+        # Whitespace inside the trailer dictionary does not move the xref table.
+        out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, b" " * tail, xref)
         return bytes(out)
 
-    pad = size - len(build(0))
-    body = build(pad)
-    for _ in range(3):  # startxref's digit count may move by one
-        if len(body) == size:
-            break
-        pad += size - len(body)
-        body = build(pad)
+    # Padding before the objects moves the xref offset, whose digit count can jump past a size;
+    # pad as far as fits, then make up the rest inside the trailer.
+    pad = max(0, size - len(build(0)))
+    while pad and len(build(pad)) > size:
+        pad -= 1
+    body = build(pad, size - len(build(pad)))
     assert len(body) == size, (len(body), size)
     return body
 
