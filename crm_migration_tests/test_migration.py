@@ -161,3 +161,24 @@ def test_a_run_killed_mid_load_reruns_to_the_same_result(migration, first_run, t
     # The sandbox holds each migrated record once, files included (their external id is not unique there).
     counts = migration.sandbox.stats()["records"]
     assert counts.get("contentversion", counts.get("ContentVersion")) == account(store, "document").loaded
+
+
+def test_the_job_reconciles_under_the_multiprocess_executor(migration, first_run, tmp_path):
+    """As `dagster dev` launches it: steps in parallel processes, writing Parquet and the ledger side by side."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, DAGSTER_HOME=str(tmp_path))
+    cli = [sys.executable, "-m", "crm_migration.cli"]
+    subprocess.run([*cli, "run", "open", "--pair", migration.pair.name, "--run-id", "full-mp", "--kind", "full",
+                    "--export", str(migration.export)], env=env, check=True, capture_output=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "dagster", "asset", "materialize", "-m", "crm_migration.definitions",
+                           "--select", f"group:{migration.pair.name}", "--partition", "full-mp"],
+                          env=env, capture_output=True, text=True, timeout=540)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "using multiprocess executor" in done.stderr
+    store = migration.store("full-mp")
+    for obj in migration.pair.objects:
+        acc, expected = account(store, obj), account(first_run, obj)
+        assert acc.reconciled and (acc.loaded, acc.rejected) == (expected.loaded, expected.rejected), obj
