@@ -51,6 +51,7 @@ from crm_migration.destinations.base import (
 
 COLLECTION_SIZE = 200  # sObject Collections' limit per call
 SOQL_IN_CHUNK = 300  # external ids per `IN (...)`, well inside the URL length limit
+BULK_IN_CHUNK = 4000  # external ids per Bulk API 2.0 query job
 
 # Salesforce status codes -> the project's reason codes (crm_migration.reasons).
 REASON_BY_STATUS_CODE = {
@@ -311,15 +312,17 @@ class SalesforceDestination(ConfigurableResource):
         latest = " AND IsLatest = true" if obj == "ContentVersion" else ""
         ids = [i for i in dict.fromkeys(external_ids) if isinstance(i, str)]
         if len(ids) > self.bulk_threshold:
-            soql = f"SELECT {select} FROM {obj} WHERE {external_id_field} != null{latest}"
-            frame = self._call(lambda sf: _bulk_query(getattr(sf.bulk2, obj), soql))
+            # Bulk API 2.0 query jobs, each with a few thousand ids (Bulk SOQL allows 100,000 characters).
+            frames = []
+            for i in range(0, len(ids), BULK_IN_CHUNK):
+                soql = f"SELECT {select} FROM {obj} WHERE {external_id_field} IN ({_soql_list(ids[i:i + BULK_IN_CHUNK])}){latest}"
+                frames.append(self._call(lambda sf: _bulk_query(getattr(sf.bulk2, obj), soql)))
+            frame = pd.concat(frames, ignore_index=True)
             frame = frame.reindex(columns=list(dict.fromkeys([*frame.columns, "Id", external_id_field, *fields])))
-            frame = frame[frame[external_id_field].isin(set(ids))]
             return _canonical_frame(frame, schema, external_id_field, fields, from_csv=True)
         records: list[dict] = []
         for i in range(0, len(ids), SOQL_IN_CHUNK):
-            quoted = ",".join("'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for v in ids[i:i + SOQL_IN_CHUNK])
-            soql = f"SELECT {select} FROM {obj} WHERE {external_id_field} IN ({quoted}){latest}"
+            soql = f"SELECT {select} FROM {obj} WHERE {external_id_field} IN ({_soql_list(ids[i:i + SOQL_IN_CHUNK])}){latest}"
             records += self._call(lambda sf: sf.query_all(soql)["records"])
         frame = pd.DataFrame([{k: v for k, v in r.items() if k != "attributes"} for r in records],
                              columns=["Id", external_id_field, *fields])
@@ -534,6 +537,10 @@ def _split_bulk_error(errors: pd.Series) -> tuple[pd.Series, pd.Series]:
     code = parts[0].astype("string")
     message = (parts[1] if 1 in parts else pd.Series("", index=errors.index)).astype("string").str.rstrip(" -")
     return code, message
+
+
+def _soql_list(values: list[str]) -> str:
+    return ",".join("'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values)
 
 
 def _bulk_query(handler, soql: str) -> pd.DataFrame:

@@ -17,7 +17,10 @@ def _dest(sandbox, **kw) -> SalesforceDestination:
 
 
 @pytest.mark.parametrize("bulk_threshold", [1, 10_000], ids=["bulk-api-2", "collections"])
-def test_upsert_outcomes_read_back_and_delete(migration, bulk_threshold):
+def test_upsert_outcomes_read_back_and_delete(migration, bulk_threshold, monkeypatch):
+    import crm_migration.destinations.salesforce as salesforce
+
+    monkeypatch.setattr(salesforce, "BULK_IN_CHUNK", 2)  # several query jobs for one read-back
     dest = _dest(migration.sandbox, bulk_threshold=bulk_threshold)
     prefix = f"T{bulk_threshold}-"
     nothing = dest.read_back("Account", "Source_System_ID__c", [prefix + "a", prefix + "b"], ["Name"])
@@ -37,7 +40,7 @@ def test_upsert_outcomes_read_back_and_delete(migration, bulk_threshold):
     assert list(second["action"]) == ["updated", "updated"]
     assert second.loc[prefix + "1", "destination_id"] == first.loc[prefix + "1", "destination_id"]
 
-    back = dest.read_back("Account", "Source_System_ID__c", [prefix + "1", prefix + "3", prefix + "404"],
+    back = dest.read_back("Account", "Source_System_ID__c", [prefix + "1", prefix + "3", prefix + "404", "O'Brien \\ Co"],
                           ["Name", "Annual_Retainer__c", "Portal_Enabled__c"]).set_index("external_id")
     assert sorted(back.index) == [prefix + "1", prefix + "3"]
     assert back.loc[prefix + "1", "Name"] == "Zoë Ångström GmbH" and back.loc[prefix + "1", "Annual_Retainer__c"] == 1200.5
