@@ -316,7 +316,7 @@ class SalesforceDestination(ConfigurableResource):
             frames = []
             for i in range(0, len(ids), BULK_IN_CHUNK):
                 soql = f"SELECT {select} FROM {obj} WHERE {external_id_field} IN ({_soql_list(ids[i:i + BULK_IN_CHUNK])}){latest}"
-                frames.append(self._call(lambda sf: _bulk_query(getattr(sf.bulk2, obj), soql)))
+                frames.append(self._call(lambda sf: _bulk_query(getattr(sf.bulk2, obj), soql, self.bulk_poll_seconds)))
             frame = pd.concat(frames, ignore_index=True)
             frame = frame.reindex(columns=list(dict.fromkeys([*frame.columns, "Id", external_id_field, *fields])))
             return _canonical_frame(frame, schema, external_id_field, fields, from_csv=True)
@@ -543,8 +543,9 @@ def _soql_list(values: list[str]) -> str:
     return ",".join("'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values)
 
 
-def _bulk_query(handler, soql: str) -> pd.DataFrame:
-    frames = [_read_csv(page) for page in handler.query(soql)]
+def _bulk_query(handler, soql: str, poll_seconds: float) -> pd.DataFrame:
+    # simple-salesforce sleeps `wait` seconds before its first poll (5 by default).
+    frames = [_read_csv(page) for page in handler.query(soql, wait=poll_seconds)]
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

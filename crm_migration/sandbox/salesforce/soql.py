@@ -295,7 +295,7 @@ class Parser:
                 values.append(self.parse_lit())
             self.expect(")")
             if op == "in":
-                return ("in", path, values, negate)
+                return ("in", path, values, negate, {})  # the last slot caches the literals as a set
             return (op, path, values)
         if self.kw("like"):
             self.next()
@@ -490,7 +490,7 @@ class Evaluator:
         if kind == "cmp":
             return compare(val, c[2], c[3], f, path.is_type)
         if kind == "in":
-            hit = any(compare(val, "=", lit, f, path.is_type) for lit in c[2])
+            hit = _in(val, c, f, path.is_type)
             if c[3]:
                 return val is not None and not hit
             return hit
@@ -537,6 +537,25 @@ def _norm(val: Any, f: Field | None, is_type: bool) -> Any:
     if isinstance(val, (int, float)):
         return float(val)
     return val
+
+
+def _in(val: Any, c: tuple, f: Field | None, is_type: bool) -> bool:
+    """`val IN (...)`: a set lookup of the normalised literals (a read-back asks for thousands at once)."""
+    lits, cache = c[2], c[4]
+    key = (id(f), is_type)
+    if key not in cache:
+        plain = all(lit.kind not in ("null", "dateliteral") for lit in lits)
+        try:
+            cache[key] = frozenset(_norm(lit.value, f, is_type) for lit in lits) if plain else None
+        except TypeError:
+            cache[key] = None
+    allowed = cache[key]
+    if allowed is not None and val is not None:
+        try:
+            return _norm(val, f, is_type) in allowed
+        except TypeError:
+            pass
+    return any(compare(val, "=", lit, f, is_type) for lit in lits)
 
 
 def compare(val: Any, op: str, lit: Lit, f: Field | None, is_type: bool = False) -> bool:
