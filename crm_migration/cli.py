@@ -119,7 +119,10 @@ def cmd_demo(args) -> int:
         from crm_migration.control.jobs import approve_sample, confirm_mapping
 
         confirm_mapping(pair, "crm-migration demo")
-        sample_id, run_id = f"{args.run_id}-sample", args.run_id
+        # One run per mapping version: re-running the demo re-materializes the same partitions (and
+        # writes nothing); after a mapping edit it opens new ones, as the gates require.
+        run_id = args.run_id or f"demo-{pair.version[:8]}"
+        sample_id = f"{run_id}-sample"
         open_run(instance, pair, sample_id, "sample", export)
         print(f"4. Mapping confirmed; sample run {sample_id!r} ({pair.settings.sample_size} records per object and their parents)")
         ok = materialize(pair, sample_id, instance) and print_summary(pair, sample_id, out=open(os.devnull, "w"))
@@ -277,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="the whole demo migration into the local Salesforce sandbox")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--scale", type=float, default=1.0)
-    demo.add_argument("--run-id", default="demo-full")
+    demo.add_argument("--run-id", help="the full run's partition (default: demo-<mapping version>)")
     demo.set_defaults(fn=cmd_demo)
 
     gen = sub.add_parser("generate", help="write a deterministic, messy sample export")
