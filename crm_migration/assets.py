@@ -228,13 +228,13 @@ def _object_assets(pair: Pair, mapping: ObjectMapping, parts, key, dest_key: str
         store, ledger, _ = _run(pair, context)
         schema = _schema(store, mapping.destination.object)
         users = read_parquet(store.pair_path("destination_users.parquet"))
-        xref = ledger.xref()
+        xref = ledger.xref_by_object()
         parents = {}
         for p in [*mapping.parents, *([obj] if mapping.self_lookup else [])]:
             pre = pair.objects[p].source.external_id_prefix
             # This object's own rows are not mapped yet: only what normalize rejected counts against it.
             rejected = store.read_issues(p) if p != obj else store.read_issues(p, "normalized")
-            alive = set(xref.loc[xref["object"] == p, "external_id"])
+            alive = set(xref.get(p, {}))
             if p != obj:
                 alive |= set(store.read(p, "mapped")[EXTERNAL_ID])
             parents[p] = ParentKeys(

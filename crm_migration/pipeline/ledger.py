@@ -161,3 +161,8 @@ class Ledger:
             HAVING arg_max(action, written_at || batch) != 'deleted'
             """
         )[["object", "external_id", "destination_id"]]
+
+    def xref_by_object(self) -> dict[str, dict[str, str]]:
+        """The ID cross-reference as {object: {external id: destination id}}."""
+        x = self.xref()
+        return {obj: dict(zip(g["external_id"], g["destination_id"])) for obj, g in x.groupby("object")}

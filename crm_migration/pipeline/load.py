@@ -58,7 +58,7 @@ def load_object(dest: Destination, pair: Pair, mapping: ObjectMapping, mapped: p
     """Returns one outcome per mapped record (with its source file and row) and the load's issues."""
     ext_field = mapping.destination.external_id
     fields = write_fields(mapping)
-    xref = _xref(ledger, pair)
+    xref = ledger.xref_by_object()
     others = [n for n, r in mapping.lookups.items() if r.lookup != mapping.object]
     records, issues = translate_lookups(mapped, mapping, xref, only=others)
     results = []
@@ -66,7 +66,7 @@ def load_object(dest: Destination, pair: Pair, mapping: ObjectMapping, mapped: p
     for wave in sorted(records[WAVE].unique()) if len(records) else []:
         batch_all = records[records[WAVE] == wave]
         if self_field:
-            xref = _xref(ledger, pair)  # parents of this wave loaded in the previous one
+            xref = ledger.xref_by_object()  # parents of this wave loaded in the previous one
             batch_all, wave_issues = translate_lookups(batch_all, mapping, xref, only=[self_field])
             issues = issues_frame([issues, wave_issues])
         for start in range(0, len(batch_all), pair.settings.load.batch_size):
@@ -86,11 +86,6 @@ def load_object(dest: Destination, pair: Pair, mapping: ObjectMapping, mapped: p
     table = table.drop(columns="external_id")
     table["action"] = table["action"].fillna("rejected")
     return table, issues
-
-
-def _xref(ledger: Ledger, pair: Pair) -> dict[str, dict[str, str]]:
-    x = ledger.xref()
-    return {obj: dict(zip(g["external_id"], g["destination_id"])) for obj, g in x.groupby("object")}
 
 
 def _load_batch(dest: Destination, mapping: ObjectMapping, batch: pd.DataFrame, fields: list[str], ext_field: str,
@@ -141,7 +136,7 @@ def reconcile_object(dest: Destination, pair: Pair, mapping: ObjectMapping, mapp
     """
     ok = loaded[loaded["action"].isin(LOADED)]
     expected = mapped[mapped[EXTERNAL_ID].isin(set(ok[EXTERNAL_ID]))]
-    expected, _ = translate_lookups(expected, mapping, _xref(ledger, pair))
+    expected, _ = translate_lookups(expected, mapping, ledger.xref_by_object())
     fields = list(mapping.fields)
     actual = dest.read_back(mapping.destination.object, mapping.destination.external_id, expected[EXTERNAL_ID].tolist(), fields)
     actual = actual.drop_duplicates("external_id").set_index("external_id")

@@ -16,7 +16,7 @@ import pandas as pd
 from crm_migration.mapping.model import ObjectMapping, PairSettings
 from crm_migration.pipeline.issues import EXTERNAL_ID, drop_rejected, issues_for
 from crm_migration.pipeline.storage import issues_frame
-from crm_migration.sources.base import SOURCE_FILE, SOURCE_ID, SOURCE_ROW, ExportAliases, Source
+from crm_migration.sources.base import SOURCE_ID, SOURCE_ROW, ExportAliases, Source
 
 STAGE = "normalized"
 PROPERTY_PREFIX = "property:"  # pivoted properties the mapping does not name keep this prefix
