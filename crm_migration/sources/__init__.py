@@ -8,7 +8,11 @@ from crm_migration.sources.base import Source
 
 # name -> module exposing SOURCE; add new sources here.
 _SOURCE_MODULES: dict[str, str] = {
+    "lead_perfection": "crm_migration.sources.lead_perfection",
+    "leadsmart": "crm_migration.sources.leadsmart",
+    "leadtrac": "crm_migration.sources.leadtrac",
     "perfect_portal": "crm_migration.sources.perfect_portal",
+    "profi": "crm_migration.sources.profi",
 }
 
 
