@@ -7,7 +7,20 @@ CRM's own code and message beside them.
 
 Values cross this interface in one canonical form per field kind (see `FieldSchema.kind`):
 text as str, integers and decimals as numbers, booleans as bool, dates as `YYYY-MM-DD`, datetimes
-as ISO 8601 UTC (`2024-03-05T10:22:00Z`). A destination converts to and from its wire format.
+as ISO 8601 UTC (`2024-03-05T10:22:00Z`), multi-select values as the sorted options joined by
+`;`. A destination converts to and from its wire format.
+
+Destination ids are opaque strings that identify a record *and its object* across the whole
+destination: a polymorphic lookup (a task's "regarding" record, a note's parent) then needs nothing
+but the id. Salesforce ids carry their object in the key prefix; a destination whose ids do not
+(Zoho, Dataverse) encodes the object in the id it returns (`Contacts/4876876000000231001`) and
+accepts the same form in every lookup and owner field, and returns it on read-back.
+
+Most objects are keyed by an external-id field the schema plan creates. An object that cannot carry
+one (a note, an attachment, an invitee) is keyed by its destination id, which the ledger's
+cross-reference remembers: `upsert` keyed by the object's id field (the field of kind `id`) updates
+the rows that have an id and creates the rows that do not, and `read_back` by a reference field
+finds a parent's existing children, so that an interrupted create can be recognised on re-run.
 """
 
 from __future__ import annotations
@@ -50,6 +63,11 @@ class FieldSchema:
 class ObjectSchema:
     name: str
     fields: dict[str, FieldSchema]
+
+    @property
+    def id_field(self) -> str:
+        """The field holding the destination id (kind `id`)."""
+        return next(n for n, f in self.fields.items() if f.kind == "id")
 
     def to_dict(self) -> dict:
         return {"name": self.name, "fields": {n: vars(f) | {"picklist_values": list(f.picklist_values), "reference_to": list(f.reference_to)} for n, f in self.fields.items()}}
@@ -196,11 +214,18 @@ class Destination(ABC):
 
     @abstractmethod
     def upsert(self, obj: str, external_id_field: str, records: pd.DataFrame) -> pd.DataFrame:
-        """Create or update by external id (records' lookups already hold destination ids); one outcome per record."""
+        """Create or update by external id (records' lookups already hold destination ids); one outcome per record.
+
+        Keyed by the object's id field instead, a row with an id updates that record and a row with a
+        blank id creates one; the outcome's `external_id` is then the row's position in `records` (as text)."""
 
     @abstractmethod
     def read_back(self, obj: str, external_id_field: str, external_ids: list[str], fields: list[str]) -> pd.DataFrame:
-        """Current values in canonical form: columns external_id, destination_id and the fields."""
+        """Current values in canonical form: columns external_id, destination_id and the fields.
+
+        The key may be the external-id field, the object's id field, or a reference field (every child
+        of the given parents); `external_id` holds the key value each row matched, and a key may match
+        several rows, or none."""
 
     @abstractmethod
     def delete(self, obj: str, ids: list[str]) -> pd.DataFrame:
@@ -208,7 +233,10 @@ class Destination(ABC):
 
     @abstractmethod
     def upload_files(self, obj: str, external_id_field: str, files: pd.DataFrame, path_column: str) -> pd.DataFrame:
-        """Upload one file per record (with its fields and parent link); one outcome per file."""
+        """Upload one file per record (with its fields and parent link); one outcome per file.
+
+        A row without a path but with a `file_link` URL is a link to a file kept elsewhere (too big for
+        the destination): a destination that has link records creates one, another answers a failure."""
 
     @abstractmethod
     def apply_schema_plan(self, plan: SchemaPlan) -> list[str]:
