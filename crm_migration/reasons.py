@@ -30,6 +30,7 @@ _CATALOGUE = [
     Reason("REQUIRED_MISSING", Severity.REJECT, "A field the mapping requires is blank in the source."),
     Reason("DUPLICATE_SOURCE_ID", Severity.REJECT, "The source id appears more than once in the export; only the first row is used."),
     Reason("INVALID_DATE", Severity.REJECT, "A date or time value matches none of the accepted formats."),
+    Reason("AMBIGUOUS_DATE", Severity.FLAG, "A date reads both day-first and month-first and its column does not show which; the field is left blank and the value reported."),
     Reason("INVALID_NUMBER", Severity.REJECT, "A numeric field holds a value that is not a number."),
     Reason("INVALID_BOOLEAN", Severity.REJECT, "A yes/no field holds a value that is neither."),
     Reason("INVALID_EMAIL", Severity.FLAG, "An e-mail address is malformed; the field is left blank and the value kept in the report."),
@@ -45,6 +46,7 @@ _CATALOGUE = [
     Reason("OWNER_FALLBACK", Severity.FLAG, "No active destination user matches the owner's e-mail; the fallback owner was used."),
     Reason("FILE_MISSING", Severity.REJECT, "The attachment file named in the export is not in the export folder."),
     Reason("FILE_TOO_LARGE", Severity.REJECT, "The attachment is larger than the destination accepts in this flow."),
+    Reason("FILE_LINKED", Severity.FLAG, "The file is over the destination's limit or not in the export; a link to where it is kept was loaded instead."),
     Reason("UNPARSEABLE_ROW", Severity.REJECT, "The export row could not be parsed (wrong number of columns, bad quoting)."),
     # Destination answers (loaded stage), mapped from each destination's own error codes
     Reason("DEST_REQUIRED_FIELD", Severity.REJECT, "The destination says a required field is missing."),
@@ -64,6 +66,7 @@ _CATALOGUE = [
     Reason("MISSING_IN_DESTINATION", Severity.REJECT, "A record reported as loaded could not be read back by its external id."),
     # Skips
     Reason("NOT_IN_SAMPLE", Severity.SKIP, "The record is outside this sample run's slice."),
+    Reason("NO_MATCH_IN_DESTINATION", Severity.SKIP, "An update-only object (users, say): no destination record has this record's key, so nothing is written; create or invite it first."),
     Reason("UNCHANGED_SINCE_WATERMARK", Severity.SKIP, "The record has not changed since the last run's watermark (delta run)."),
 ]
 

@@ -44,7 +44,7 @@ def propose_pair(pair: Pair, export_dir: Path, schemas: dict[str, ObjectSchema])
     source = get_source(pair.settings.source)
     frames = {n: extract(source, export_dir, m, pair.settings)[0] for n, m in pair.objects.items()}
     for n, m in pair.objects.items():
-        if m.source.file is not None:  # the file's size and hash are columns too, as the pipeline adds them
+        if m.source.file is not None and m.source.file.path_column:  # the file's size and hash are columns too, as the pipeline adds them
             frames[n] = attach_files(frames[n], m.source.file.path_column, export_dir / m.source.file.folder, n)[0]
     lookups = infer_lookups(pair, frames)
     return {

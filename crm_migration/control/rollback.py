@@ -99,8 +99,11 @@ def _rollback_one(pair: Pair, ledger: Ledger, dest: Destination, run_id: str) ->
             continue  # a file's earlier version stays on its document in the destination
         fields = write_fields(m)
         before = pd.DataFrame([json.loads(b) for b in updated["before"]], columns=fields)
-        before.insert(0, m.destination.external_id, updated["external_id"].to_numpy())
-        out = dest.upsert(m.destination.object, m.destination.external_id, before)
+        key_field, keys = _key(m, dest, updated)
+        before.insert(0, key_field, keys)
+        out = dest.upsert(m.destination.object, key_field, before)
+        if m.keyed:  # outcomes name rows by position when keyed by destination id
+            out["external_id"] = updated["external_id"].to_numpy()[out["external_id"].astype(int).to_numpy()]
         out["action"] = out["action"].where(out["action"] == "failed", "restored")
         ledger.write_result(run_id, obj, ledger.new_batch(run_id, obj, "rollback-restore"), out)
         report.restored[obj] = int((out["action"] == "restored").sum())
@@ -111,12 +114,22 @@ def _rollback_one(pair: Pair, ledger: Ledger, dest: Destination, run_id: str) ->
     return report
 
 
+def _key(m, dest: Destination, rows: pd.DataFrame) -> tuple[str, list]:
+    """The field and values that find these records: the external id, or for key-matched objects the destination id."""
+    if not m.keyed:
+        return m.destination.external_id, rows["external_id"].tolist()
+    return dest.describe([m.destination.object])[m.destination.object].id_field, rows["destination_id"].tolist()
+
+
 def _verify(pair: Pair, dest: Destination, touched: pd.DataFrame) -> bool:
     """Read back: created records are gone, restored ones equal their before-images."""
     for obj, rows in touched.groupby("object"):
         m = pair.objects[obj]
         fields = write_fields(m)
-        back = dest.read_back(m.destination.object, m.destination.external_id, rows["external_id"].tolist(), fields)
+        key_field, keys = _key(m, dest, rows)
+        back = dest.read_back(m.destination.object, key_field, [k for k in keys if isinstance(k, str)], fields)
+        if m.keyed:
+            back["external_id"] = back["destination_id"].map(dict(zip(keys, rows["external_id"])))
         back = back.set_index("external_id")
         created = rows[~rows["existed"].astype(bool)]
         if created["external_id"].isin(back.index).any():

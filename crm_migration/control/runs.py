@@ -13,14 +13,13 @@ full run has an approved sample run on the same mapping version; a delta run fol
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import pandas as pd
 
 from crm_migration.mapping.loader import Pair
 from crm_migration.pipeline.ledger import Ledger, RunManifest
 from crm_migration.pipeline.normalize import aliases, parse_datetimes
-from crm_migration.sources.base import Source
+from crm_migration.sources.base import Source, as_location
 
 
 class GateRefused(Exception):
@@ -38,7 +37,7 @@ def select_slice(pair: Pair, manifest: RunManifest, source: Source) -> dict[str,
     """Source ids per mapped object for this run; None means every record (a full run)."""
     if manifest.kind == "full":
         return None
-    export = Path(manifest.export_dir)
+    export = as_location(manifest.export_dir)
     frames = {name: source.read(export, m.source.object, aliases(pair.settings)).table.to_pandas()
               for name, m in pair.objects.items()}
     chosen: dict[str, set[str]] = {}
@@ -62,12 +61,25 @@ def select_slice(pair: Pair, manifest: RunManifest, source: Source) -> dict[str,
             rows = df[df[m.source.id].isin(chosen[name])]
             before = {k: len(v) for k, v in chosen.items()}
             for rule in m.lookups.values():
-                parent = pair.objects[rule.lookup]
-                wanted = set(rows[rule.from_].dropna()) & set(frames[rule.lookup][parent.source.id].dropna())
-                chosen[rule.lookup] |= wanted
+                columns = rule.from_ if isinstance(rule.from_, list) else [rule.from_] * len(rule.targets)
+                for target, column in zip(rule.targets, columns):
+                    chosen[target] |= _parents_of(rows[column], rule, pair.objects[target], frames[target])
             if {k: len(v) for k, v in chosen.items()} == before:
                 break
     return {k: sorted(v) for k, v in chosen.items()}
+
+
+def _parents_of(values: pd.Series, rule, parent, frame: pd.DataFrame) -> set[str]:
+    """Source ids of the parent records some of these lookup values point at."""
+    values = values.dropna().astype(str)
+    if rule.many:
+        values = values.str.split(r"\s*;\s*", regex=True).explode().dropna()
+    if rule.range is not None:  # range parents (territories) are few: a sample keeps them all
+        return set(frame[parent.source.id].dropna())
+    if rule.match is not None:
+        hit = frame[rule.match].astype("string").str.strip().str.lower().isin(set(values.str.strip().str.lower()))
+        return set(frame.loc[hit.fillna(False).astype(bool), parent.source.id].dropna())
+    return set(values) & set(frame[parent.source.id].dropna())
 
 
 def check_load_allowed(pair: Pair, ledger: Ledger, manifest: RunManifest) -> None:

@@ -87,6 +87,9 @@ def load_pair(folder: Path | str) -> Pair:
             mapping = ObjectMapping.model_validate(_read_yaml(path))
         except ValidationError as e:
             raise MappingError(_format_error(path, e)) from None
+        unmet = {k: v for k, v in mapping.when.items() if settings.options.get(k) != v}
+        if unmet:  # an alternative the pair's options did not choose
+            continue
         if mapping.object in objects:
             raise MappingError(f"{path}: object: {mapping.object!r} is also mapped in {objects[mapping.object].file_name}")
         objects[mapping.object] = mapping.model_copy(update={"file_name": str(path)})
@@ -95,11 +98,17 @@ def load_pair(folder: Path | str) -> Pair:
         raise MappingError(f"{folder}: no object mappings (one YAML file per mapped object)")
     for m in objects.values():
         for field, rule in m.lookups.items():
-            if rule.lookup not in objects:
-                raise MappingError(
-                    f"{m.file_name}: fields.{field}.lookup: {rule.lookup!r} is not a mapped object "
-                    f"(known: {', '.join(sorted(objects))})"
-                )
+            for target in rule.targets:
+                if target not in objects:
+                    raise MappingError(
+                        f"{m.file_name}: fields.{field}.lookup: {target!r} is not a mapped object "
+                        f"(known: {', '.join(sorted(objects))})"
+                    )
+            prefixes = [objects[t].source.external_id_prefix for t in rule.targets]
+            if len(set(prefixes)) < len(prefixes):
+                # The loader finds a polymorphic parent by its external id alone: they must not collide.
+                raise MappingError(f"{m.file_name}: fields.{field}.lookup: the objects {rule.targets} need distinct "
+                                   f"source.external_id_prefix values (got {prefixes})")
     try:
         order = list(TopologicalSorter({n: m.parents for n, m in objects.items()}).static_order())
     except CycleError as e:

@@ -10,8 +10,13 @@ exactly one rule:
 - `constant`: the same value on every record;
 - `template`: text built from several columns (`"{first_name} {last_name}"`);
 - `lookup`: the external id of a record of another mapped object (or the same one: a hierarchy);
-  the loader turns it into the destination id of that record;
-- `owner`: a column of owner e-mails, resolved to a destination user (fallback from the pair).
+  the loader turns it into the destination id of that record. A lookup may point at one of several
+  objects (a polymorphic "who" or "parent"): the object is chosen per record by a type column
+  (`type_column`), by the first non-blank of several columns (`from` as a list), or by where the id
+  is found. It may match a parent's column other than its id (`match: email`), a range of a parent's
+  columns (`range: [zip_from, zip_to]`), or several parents at once (`many`: a `;` list);
+- `owner`: a column of owner e-mails, resolved to a destination user (fallback from the pair);
+- `unmatched`: the values of a `many` lookup (named) that matched no parent, kept for an audit field.
 
 A field with `write: false` is not sent: the destination computes it (a file's size or type), and
 reconciliation checks the value it reads back.
@@ -64,6 +69,10 @@ class SourceSpec(_Strict):
     pivot: list[Pivot] = Field(default_factory=list)
     file: FileSpec | None = None
     modified: str | None = Field(None, description="the column with each record's last-modified time (delta runs)")
+    add_rows: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="records the migration adds (a placeholder parent such as an 'Unassigned Account'), as source rows",
+    )
 
     @model_validator(mode="after")
     def _columns_once(self) -> SourceSpec:
@@ -74,20 +83,41 @@ class SourceSpec(_Strict):
 
 
 class FileSpec(_Strict):
-    """The object carries a file body: where to find it in the export folder."""
+    """The object carries a file body: a file in the export folder, or a text column written out as one."""
 
-    path_column: str
+    path_column: str | None = None
     folder: str = "files"
+    text_column: str | None = Field(None, description="the body is this column's text (a note), written to a file")
+    extension: str = Field("txt", description="with text_column: the file name's extension (e.g. snote)")
+    link_column: str | None = Field(
+        None, description="a URL where the file is kept: a file over the destination's limit (or not in the export) loads as a link to it")
+
+    @model_validator(mode="after")
+    def _one_body(self) -> FileSpec:
+        if (self.path_column is None) == (self.text_column is None):
+            raise ValueError("a file comes from exactly one of path_column (a file in the export) or text_column")
+        return self
+
+    @property
+    def column(self) -> str:
+        return self.path_column or self.text_column
 
 
 class FieldRule(_Strict):
     """How one destination field is filled: exactly one of from/constant/template/lookup/owner."""
 
-    from_: str | None = Field(None, alias="from")
+    from_: str | list[str] | None = Field(None, alias="from")
     constant: Any = None
     template: str | None = None
-    lookup: str | None = Field(None, description="the mapped object the value points at")
+    lookup: str | list[str] | None = Field(None, description="the mapped object(s) the value points at")
     owner: str | None = Field(None, description="the column of owner e-mails")
+    unmatched: str | None = Field(None, description="a `many` lookup field of this mapping: its values that matched no parent")
+
+    type_column: str | None = Field(None, description="polymorphic lookups: the column naming each record's parent object")
+    types: dict[str, str] | None = Field(None, description="type_column values -> mapped object names (default: the same)")
+    match: str | None = Field(None, description="lookups: the parent's column the value is compared with (default: its source id)")
+    range: tuple[str, str] | None = Field(None, description="lookups: the parent's low and high columns the value falls between")
+    many: bool = Field(False, description="lookups: the value is a ';' list of parents")
 
     type: ValueType | None = None
     values: dict[str, Any] | None = None
@@ -101,15 +131,24 @@ class FieldRule(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> FieldRule:
-        given = [k for k in ("constant", "template", "lookup", "owner") if getattr(self, k) is not None]
+        given = [k for k in ("constant", "template", "lookup", "owner", "unmatched") if getattr(self, k) is not None]
         if len(given) > 1 or (given and given != ["lookup"] and self.from_ is not None):
             raise ValueError(
-                f"a field takes exactly one of from/constant/template/lookup/owner; got {', '.join(given + ['from'] * (self.from_ is not None))}"
+                f"a field takes exactly one of from/constant/template/lookup/owner/unmatched; got {', '.join(given + ['from'] * (self.from_ is not None))}"
             )
         if not given and self.from_ is None:
-            raise ValueError("a field needs one of from/constant/template/lookup/owner")
+            raise ValueError("a field needs one of from/constant/template/lookup/owner/unmatched")
         if given == ["lookup"] and self.from_ is None:
             raise ValueError("a lookup needs 'from': the column holding the parent's source id")
+        if isinstance(self.from_, list) and (self.lookup is None or not isinstance(self.lookup, list) or len(self.lookup) != len(self.from_)):
+            raise ValueError("'from' as a list is for a lookup to several objects: one column per object in 'lookup'")
+        shaping = [k for k in ("type_column", "match", "range") if getattr(self, k) is not None] + ["many"] * self.many
+        if shaping and self.lookup is None:
+            raise ValueError(f"{', '.join(shaping)}: only for lookups")
+        if self.type_column is not None and not isinstance(self.lookup, list):
+            raise ValueError("type_column chooses between several lookup objects: 'lookup' must be a list")
+        if self.match is not None and self.range is not None:
+            raise ValueError("a lookup matches a column or a range, not both")
         if self.values is not None and (self.from_ is None or self.lookup is not None):
             raise ValueError("'values' maps a source column's values: it needs 'from'")
         if self.unmapped == "default" and self.default is None:
@@ -118,10 +157,17 @@ class FieldRule(_Strict):
 
     @property
     def kind(self) -> str:
-        for k in ("lookup", "owner", "template", "constant"):
+        for k in ("lookup", "owner", "template", "constant", "unmatched"):
             if getattr(self, k) is not None:
                 return k
         return "from"
+
+    @property
+    def targets(self) -> list[str]:
+        """The mapped objects a lookup may point at."""
+        if self.lookup is None:
+            return []
+        return list(self.lookup) if isinstance(self.lookup, list) else [self.lookup]
 
     def columns(self) -> list[str]:
         """The normalized source columns this rule reads."""
@@ -129,7 +175,8 @@ class FieldRule(_Strict):
             return _TEMPLATE_FIELD.findall(self.template)
         if self.owner is not None:
             return [self.owner]
-        return [self.from_] if self.from_ is not None else []
+        cols = self.from_ if isinstance(self.from_, list) else [self.from_] if self.from_ is not None else []
+        return cols + ([self.type_column] if self.type_column else [])
 
 
 class RequireLink(_Strict):
@@ -176,9 +223,29 @@ class CustomObject(_Strict):
 
 
 class DestinationSpec(_Strict):
+    """The destination object, and how a record finds its destination twin.
+
+    Most objects carry the external id in a field of their own (`external_id`). An object that cannot
+    (a note, an invitee, a user) is matched by a natural `key` of its mapped fields instead: the
+    loader reads the destination's records under the key's first field and adopts the one whose key
+    is equal, so a re-run (even after a crash mid-batch) updates rather than duplicates. With
+    `create: false` nothing new is created: unmatched records are skipped and reported (users to
+    invite first, say).
+    """
+
     object: str
-    external_id: str = Field(description="the destination field that holds the external id")
+    external_id: str | None = Field(None, description="the destination field that holds the external id")
+    key: list[str] = Field(default_factory=list, description="without external_id: the mapped fields that identify a record")
+    create: bool = Field(True, description="false: update matching destination records only")
     custom_object: CustomObject | None = Field(None, description="the object itself is created by the schema plan")
+
+    @model_validator(mode="after")
+    def _identity(self) -> DestinationSpec:
+        if (self.external_id is None) == (not self.key):
+            raise ValueError("a destination object is identified by exactly one of external_id or key")
+        if not self.create and self.external_id is not None:
+            raise ValueError("create: false is for objects matched by key (an external id is only ever written by us)")
+        return self
 
 
 class ObjectMapping(_Strict):
@@ -191,6 +258,7 @@ class ObjectMapping(_Strict):
     fields: dict[str, FieldRule]
     require_link: RequireLink | None = None
     custom_fields: dict[str, CustomField] = Field(default_factory=dict)
+    when: dict[str, str] = Field(default_factory=dict, description="only mapped when the pair's options have these values")
     file_name: str = Field("", exclude=True, description="the YAML file it came from (set by the loader)")
 
     @model_validator(mode="after")
@@ -202,6 +270,12 @@ class ObjectMapping(_Strict):
             for f in self.require_link.fields:
                 if f not in self.fields or self.fields[f].lookup is None:
                     raise ValueError(f"require_link.fields: {f!r} is not a lookup field of this mapping")
+        for f in self.destination.key:
+            if f not in self.fields:
+                raise ValueError(f"destination.key: {f!r} is not a field of this mapping")
+        for name, rule in self.fields.items():
+            if rule.unmatched is not None and (rule.unmatched not in self.fields or not self.fields[rule.unmatched].many):
+                raise ValueError(f"fields.{name}.unmatched: {rule.unmatched!r} is not a 'many' lookup field of this mapping")
         return self
 
     @property
@@ -211,12 +285,17 @@ class ObjectMapping(_Strict):
     @property
     def parents(self) -> set[str]:
         """Other mapped objects this one must load after."""
-        return {r.lookup for r in self.lookups.values() if r.lookup != self.object}
+        return {t for r in self.lookups.values() for t in r.targets if t != self.object}
 
     @property
     def self_lookup(self) -> str | None:
-        """The field of a hierarchy (a lookup to the same object), loaded in waves."""
-        return next((n for n, r in self.lookups.items() if r.lookup == self.object), None)
+        """The field of a hierarchy (a lookup to the same object only), loaded in waves."""
+        return next((n for n, r in self.lookups.items() if r.targets == [self.object]), None)
+
+    @property
+    def keyed(self) -> bool:
+        """Matched by a natural key (no external-id field in the destination)."""
+        return self.destination.external_id is None
 
     @property
     def owner_field(self) -> str | None:
@@ -268,6 +347,7 @@ class PairSettings(_Strict):
     sample_size: int = Field(25, ge=1, description="records per object in a sample run, before their parents are added")
     delta: DeltaSettings = Field(default_factory=DeltaSettings)
     not_migrated: list[NotMigrated] = Field(default_factory=list)
+    options: dict[str, str] = Field(default_factory=dict, description="the pair's choices; mappings with `when` follow them")
 
     @field_validator("timezone")
     @classmethod

@@ -16,7 +16,7 @@ import pandas as pd
 from crm_migration.mapping.model import ObjectMapping, PairSettings
 from crm_migration.pipeline.issues import EXTERNAL_ID, drop_rejected, issues_for
 from crm_migration.pipeline.storage import issues_frame
-from crm_migration.sources.base import SOURCE_ID, SOURCE_ROW, ExportAliases, Source
+from crm_migration.sources.base import SOURCE_FILE, SOURCE_ID, SOURCE_ROW, ExportAliases, Source
 
 STAGE = "normalized"
 PROPERTY_PREFIX = "property:"  # pivoted properties the mapping does not name keep this prefix
@@ -24,6 +24,7 @@ PROPERTY_PREFIX = "property:"  # pivoted properties the mapping does not name ke
 FILE_PATH = "file_path"
 FILE_SIZE = "file_size"
 FILE_SHA256 = "file_sha256"
+FILE_LINK = "file_link"  # a URL that stands in for a file the destination cannot take
 
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 _HAS_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
@@ -44,6 +45,12 @@ def extract(source: Source, export_dir: Path, mapping: ObjectMapping, settings: 
     """Read the object and pivot its property rows into columns; returns rows, issues, metadata."""
     read = source.read(export_dir, mapping.source.object, aliases(settings))
     raw = read.table.to_pandas()
+    if mapping.source.add_rows:  # records the migration adds, named after the mapping file that adds them
+        added = pd.DataFrame(mapping.source.add_rows)
+        added[SOURCE_FILE] = Path(mapping.file_name).name or f"{mapping.object}.yaml"
+        added[SOURCE_ROW] = range(1, len(added) + 1)
+        added[SOURCE_ID] = added[mapping.source.id]
+        raw = pd.concat([raw, added], ignore_index=True)
     raw = raw.astype({c: "string" for c in raw.columns if c != SOURCE_ROW} | {SOURCE_ROW: "Int64"})
     issues = [_unparseable(read.rejects.to_pandas(), mapping.object)]
     meta: dict = {"source_file": mapping.source.object, "rows": len(raw)}
@@ -84,8 +91,11 @@ def _pivot(props: pd.DataFrame, pivot, ids: pd.Series) -> tuple[pd.DataFrame, in
 # --- normalized ------------------------------------------------------------------------------
 
 
-def normalize(raw: pd.DataFrame, mapping: ObjectMapping, settings: PairSettings, export_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Type and clean the rows; rows that cannot be used go to the issues with a reason code."""
+def normalize(raw: pd.DataFrame, mapping: ObjectMapping, settings: PairSettings, export_dir: Path,
+              work_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Type and clean the rows; rows that cannot be used go to the issues with a reason code.
+
+    `work_dir` receives the files this stage writes (note bodies that load as files)."""
     obj, spec = mapping.object, mapping.source
     df = raw.copy()
     for col in df.columns:
@@ -112,8 +122,18 @@ def normalize(raw: pd.DataFrame, mapping: ObjectMapping, settings: PairSettings,
     for group in spec.duplicates:
         issues.append(_suspected_duplicates(df, group, obj))
 
-    if spec.file is not None:
+    if spec.file is not None and spec.file.text_column is not None:
+        names = write_text_files(df[spec.file.text_column], Path(work_dir or export_dir / "_bodies"), spec.file.extension)
+        df, file_issues = attach_files(df.assign(_body_file=names), "_body_file", Path(work_dir or export_dir / "_bodies"), obj)
+        issues.append(file_issues)
+    elif spec.file is not None:
         df, file_issues = attach_files(df, spec.file.path_column, export_dir / spec.file.folder, obj)
+        if spec.file.link_column:  # a file that is not in the export but kept elsewhere loads as a link
+            linked = df[spec.file.path_column].isna() & df[spec.file.link_column].notna()
+            df[FILE_LINK] = df[spec.file.link_column].where(linked)
+            issues.append(issues_for(df[linked], stage=STAGE, obj=obj, code="FILE_LINKED", field=spec.file.path_column,
+                                     value=df.loc[linked, spec.file.link_column],
+                                     detail="no file in the export; loaded as a link to where it is kept"))
         issues.append(file_issues)
 
     all_issues = issues_frame(issues)
@@ -158,20 +178,64 @@ def _typed(df: pd.DataFrame, col: str, typ: str, settings: PairSettings, obj: st
                                detail="not a yes/no value")
     if typ in ("date", "datetime"):
         parsed = parse_datetimes(s, settings.date_formats, settings.timezone)
-        bad = present & parsed.isna()
+        _, ambiguous = date_order(s, settings.date_formats)
+        bad = present & parsed.isna() & ~ambiguous
         out = parsed if typ == "datetime" else parsed.dt.tz_convert(settings.timezone).dt.date.astype("object")
-        return out, issues_for(df[bad], stage=STAGE, obj=obj, code="INVALID_DATE", field=col, value=s[bad],
-                               detail=f"matches no accepted format ({'; '.join(settings.date_formats)}, or ISO 8601)")
+        order = "day-first and month-first values both occur" if _evidence(s)[0] and _evidence(s)[1] else "no value shows the order"
+        return out, issues_frame([
+            issues_for(df[bad], stage=STAGE, obj=obj, code="INVALID_DATE", field=col, value=s[bad],
+                       detail=f"matches no accepted format ({'; '.join(settings.date_formats)}, or ISO 8601)"),
+            issues_for(df[ambiguous], stage=STAGE, obj=obj, code="AMBIGUOUS_DATE", field=col, value=s[ambiguous],
+                       detail=f"day and month could be either way round and {order} in this column; left blank"),
+        ])
     raise ValueError(f"unknown source type {typ!r} for column {col!r}")
+
+
+_SLASHED = r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b"
+
+
+def _swap_day_month(fmt: str) -> str:
+    return fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+
+
+def _evidence(s: pd.Series) -> tuple[bool, bool]:
+    """(some value can only be day-first, some value can only be month-first)."""
+    parts = s.astype("string").str.extract(_SLASHED).apply(pd.to_numeric, errors="coerce")
+    return bool((parts[0] > 12).any()), bool((parts[1] > 12).any())
+
+
+def date_order(s: pd.Series, formats: list[str]) -> tuple[list[str], pd.Series]:
+    """Decide day-first or month-first for one column from its own values.
+
+    When the settings accept both orders of a format (`%d/%m/%Y` and `%m/%d/%Y`), a value such as
+    23/04/2024 shows the column is day-first. The column's formats keep only the order its data
+    shows; if the data shows both or neither, values that read either way (03/04/2024) are ambiguous:
+    they are reported, never guessed. Returns the formats for this column and the ambiguous values.
+    """
+    paired = [f for f in formats if "%d" in f and "%m" in f and _swap_day_month(f) in formats]
+    none = pd.Series(False, index=s.index)
+    if not paired:
+        return list(formats), none
+    day_first, month_first = _evidence(s)
+    month_first_formats = {f for f in paired if f.index("%m") < f.index("%d")}
+    if day_first != month_first:
+        drop = month_first_formats if day_first else set(paired) - month_first_formats
+        return [f for f in formats if f not in drop], none
+    parts = s.astype("string").str.extract(_SLASHED).apply(pd.to_numeric, errors="coerce")
+    ambiguous = (parts[0] <= 12) & (parts[1] <= 12) & (parts[0] != parts[1])
+    return list(formats), ambiguous.fillna(False).astype(bool)
 
 
 def parse_datetimes(s: pd.Series, formats: list[str], zone: str) -> pd.Series:
     """Parse mixed-format timestamps to UTC. Values with an offset keep it; naive ones are read in `zone`.
 
     Each format is tried on what is still unparsed, so a column may mix formats; a local time that
-    is ambiguous or skipped at a DST change stays unparsed rather than being shifted silently.
+    is ambiguous or skipped at a DST change stays unparsed rather than being shifted silently, and so
+    does a date whose day/month order the column cannot decide (`date_order`).
     """
     s = s.astype("string").str.strip()
+    formats, ambiguous = date_order(s, formats)
+    s = s.mask(ambiguous)
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us, UTC]")
     with_offset = s.str.match(_ISO_START + ".*" + _HAS_OFFSET).fillna(False).astype(bool)
     if with_offset.any():
@@ -239,6 +303,20 @@ def _size(path: str | None) -> float:
         return float(Path(path).stat().st_size)
     except OSError:
         return np.nan
+
+
+def write_text_files(text: pd.Series, folder: Path, extension: str) -> pd.Series:
+    """Write each non-blank text to a content-addressed file; returns the file names (blank text: none)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    encoded = text.dropna().astype(str).map(lambda t: t.encode("utf-8"))
+    names = encoded.map(lambda b: f"{hashlib.sha256(b).hexdigest()}.{extension}")
+    for name, body in zip(names, encoded):  # one write per note body: files, not a table transform
+        path = folder / name
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(body)
+            tmp.replace(path)
+    return names.reindex(text.index).astype("string")
 
 
 def sha256_file(path: str, chunk: int = 1 << 20) -> str:

@@ -55,7 +55,8 @@ def account(store: RunStore, obj: str) -> Accounting:
     loaded = store.read(obj, "loaded")
     ok = loaded[loaded["action"].isin(LOADED)]
     loaded_rows = _rows(ok)
-    rejected = _rows(issues[issues["severity"] == "reject"], "source_file", "source_row") | _rows(loaded[~loaded["action"].isin(LOADED)])
+    not_loaded = loaded[~loaded["action"].isin(LOADED) & (loaded["action"] != "skipped")]
+    rejected = _rows(issues[issues["severity"] == "reject"], "source_file", "source_row") | _rows(not_loaded)
     skipped = _rows(issues[issues["severity"] == "skip"], "source_file", "source_row") - rejected
     flagged = _rows(issues[issues["severity"] == "flag"], "source_file", "source_row") & loaded_rows
     counts = ok["action"].value_counts()

@@ -54,7 +54,7 @@ def plan_schema(pair: Pair, schemas: dict[str, ObjectSchema]) -> SchemaPlan:
 
 def missing_fields(pair: Pair, schemas: dict[str, ObjectSchema]) -> list[str]:
     """Mapped fields the destination does not have at all (neither standard nor planned-and-applied)."""
-    return [f"{m.destination.object}.{n}" for m in pair.objects.values() for n in [*m.fields, m.destination.external_id]
+    return [f"{m.destination.object}.{n}" for m in pair.objects.values() for n in [*m.fields, *[m.destination.external_id] * (not m.keyed)]
             if n not in (schemas[m.destination.object].fields if m.destination.object in schemas else {})]
 
 

@@ -18,7 +18,7 @@ from crm_migration.destinations.base import FieldSchema, ObjectSchema
 from crm_migration.mapping.loader import Pair
 from crm_migration.mapping.model import FieldRule, ObjectMapping
 from crm_migration.pipeline.issues import EXTERNAL_ID, drop_rejected, issues_for
-from crm_migration.pipeline.normalize import FILE_PATH, FILE_SIZE
+from crm_migration.pipeline.normalize import FILE_LINK, FILE_PATH, FILE_SIZE
 from crm_migration.pipeline.storage import issues_frame
 from crm_migration.sources.base import SOURCE_FILE, SOURCE_ID, SOURCE_ROW
 
@@ -33,6 +33,7 @@ class ParentKeys:
 
     alive: set[str] = field(default_factory=set)  # mapped in this run, or loaded by an earlier one
     rejected: set[str] = field(default_factory=set)  # in the export, but rejected
+    frame: pd.DataFrame | None = None  # this run's normalized rows, for lookups that match a column or a range
 
 
 def to_canonical(s: pd.Series, dest: FieldSchema | None, zone: str) -> pd.Series:
@@ -71,6 +72,7 @@ def build_mapped(
     out = pd.DataFrame(index=norm.index)
     issues: list[pd.DataFrame] = []
     lookup_flagged = pd.Series(False, index=norm.index)
+    unmatched: dict[str, pd.Series] = {}
 
     for name, rule in mapping.fields.items():
         dest = schema.fields.get(name)
@@ -83,10 +85,12 @@ def build_mapped(
             issues.append(owner_issues)
             continue
         elif rule.kind == "lookup":
-            out[name], lk_issues, flagged = _lookup(norm, rule, pair, parents, obj, name, self_lookup=rule.lookup == obj)
+            out[name], lk_issues, flagged, unmatched[name] = _lookup(norm, rule, pair, parents, obj, name)
             issues.append(lk_issues)
             lookup_flagged |= flagged
             continue
+        elif rule.kind == "unmatched":
+            continue  # filled below, once its lookup is resolved
         else:
             s = norm[rule.from_] if rule.from_ in norm else pd.Series(pd.NA, index=norm.index, dtype="string")
             if rule.values is not None:
@@ -99,6 +103,10 @@ def build_mapped(
             out[name], trunc = _truncate(norm, out[name], dest.length, obj, name)
             issues.append(trunc)
 
+    for name, rule in mapping.fields.items():
+        if rule.kind == "unmatched":
+            out[name] = unmatched[rule.unmatched]
+
     if mapping.require_link is not None:
         none_linked = out[mapping.require_link.fields].isna().all(axis=1) & ~lookup_flagged
         code = "LOOKUP_UNRESOLVED" if mapping.require_link.on_missing == "flag" else "ORPHAN_REFERENCE"
@@ -107,11 +115,19 @@ def build_mapped(
                                  if code == "LOOKUP_UNRESOLVED" else "none of the links resolves"))
 
     if mapping.source.file is not None:
+        spec = mapping.source.file
         out[FILE_PATH] = norm[FILE_PATH]
+        out[FILE_LINK] = norm[FILE_LINK] if FILE_LINK in norm else pd.Series(pd.NA, index=norm.index, dtype="string")
         if max_file_bytes is not None:
             big = norm[FILE_SIZE].fillna(0) > max_file_bytes
-            issues.append(issues_for(norm[big], stage=STAGE, obj=obj, code="FILE_TOO_LARGE", field=mapping.source.file.path_column,
-                                     value=norm.loc[big, FILE_SIZE].astype("string"),
+            link = big & (norm[spec.link_column].notna() if spec.link_column else False)
+            out.loc[link, FILE_LINK] = norm.loc[link, spec.link_column]
+            out.loc[link, FILE_PATH] = pd.NA
+            issues.append(issues_for(norm[link], stage=STAGE, obj=obj, code="FILE_LINKED", field=spec.column,
+                                     value=norm.loc[link, FILE_SIZE].astype("string"),
+                                     detail=f"larger than the destination's {max_file_bytes:,} bytes; loaded as a link to where it is kept"))
+            issues.append(issues_for(norm[big & ~link], stage=STAGE, obj=obj, code="FILE_TOO_LARGE", field=spec.column,
+                                     value=norm.loc[big & ~link, FILE_SIZE].astype("string"),
                                      detail=f"the file is larger than the destination's {max_file_bytes:,} bytes in this flow"))
 
     for col in (EXTERNAL_ID, SOURCE_FILE, SOURCE_ROW, SOURCE_ID):
@@ -182,30 +198,115 @@ def _owners(norm: pd.DataFrame, rule: FieldRule, users: pd.DataFrame, pair: Pair
     return owner, issues_for(norm[unresolved], stage=STAGE, obj=obj, code="OWNER_UNRESOLVED", field=name, value=emails[unresolved], detail=detail)
 
 
-def _lookup(norm, rule: FieldRule, pair: Pair, parents: dict[str, ParentKeys], obj: str, name: str, self_lookup: bool):
-    target = pair.objects[rule.lookup]
-    raw = norm[rule.from_].astype("string") if rule.from_ in norm else pd.Series(pd.NA, index=norm.index, dtype="string")
-    ext = (target.source.external_id_prefix + raw).astype("string")
-    keys = parents.get(rule.lookup, ParentKeys())
-    if self_lookup:  # a parent in this run's rows (the waves check it further), or one an earlier run loaded
-        keys = ParentKeys(alive=set(norm[EXTERNAL_ID]) | keys.alive, rejected=keys.rejected)
-    given = ext.notna()
-    rejected = given & ext.isin(keys.rejected) & ~ext.isin(keys.alive)
-    missing = given & ~ext.isin(keys.alive) & ~rejected
+def _column(norm: pd.DataFrame, col: str | None) -> pd.Series:
+    return norm[col].astype("string") if col in norm else pd.Series(pd.NA, index=norm.index, dtype="string")
+
+
+def _candidates(raw: pd.Series, rule: FieldRule, pair: Pair, target: str, keys: ParentKeys) -> pd.Series:
+    """The external id each raw value points at in `target` (NA where it matches nothing)."""
+    if rule.match is None and rule.range is None:
+        return (pair.objects[target].source.external_id_prefix + raw).astype("string")
+    frame = keys.frame if keys.frame is not None else pd.DataFrame(columns=[EXTERNAL_ID])
+    if rule.match is not None:
+        values = frame[rule.match].astype("string").str.strip().str.lower() if rule.match in frame else pd.Series(dtype="string")
+        by_value = dict(zip(values[values.notna()], frame.loc[values.notna(), EXTERNAL_ID]))
+        return raw.str.strip().str.lower().map(by_value).astype("string")
+    low_col, high_col = rule.range
+    bounds = frame.dropna(subset=[low_col, high_col]).sort_values(low_col) if len(frame) else frame
+    if bounds.empty:
+        return pd.Series(pd.NA, index=raw.index, dtype="string")
+    lows = bounds[low_col].astype(str).to_numpy()
+    highs = bounds[high_col].astype(str).to_numpy()
+    values = raw.fillna("").astype(str).to_numpy()
+    # The range whose low bound is the last one at or below the value (text compare: equal-width codes such as zips).
+    at = np.searchsorted(lows, values, side="right") - 1
+    inside = (at >= 0) & (values != "")
+    inside[inside] &= values[inside] <= highs[at[inside]]
+    found = np.where(inside, bounds[EXTERNAL_ID].to_numpy()[np.clip(at, 0, None)], None)
+    return pd.Series(found, index=raw.index, dtype="string")
+
+
+def _lookup(norm, rule: FieldRule, pair: Pair, parents: dict[str, ParentKeys], obj: str, name: str):
+    """Parent external ids for one lookup field, and the issues of those that do not resolve.
+
+    Returns (values, issues, flagged rows, unmatched values): for a `many` lookup the values are the
+    sorted `;`-joined external ids and `unmatched` the `;`-joined raw values that matched no parent.
+    """
+    idx = norm.index
+    targets = rule.targets
+    if isinstance(rule.from_, list):  # the first non-blank column decides the object
+        raw = pd.Series(pd.NA, index=idx, dtype="string")
+        target = pd.Series(pd.NA, index=idx, dtype="string")
+        for t, c in zip(targets, rule.from_):
+            v = _column(norm, c)
+            take = raw.isna() & v.notna()
+            raw[take], target[take] = v[take], t
+    else:
+        raw = _column(norm, rule.from_)
+        if rule.type_column is not None:
+            typ = _column(norm, rule.type_column)
+            target = (typ.map(rule.types) if rule.types else typ).astype("string")
+            # A type no mapped object stands for resolves nowhere; a blank type is looked up in every object.
+            target = target.where(target.isin(targets) | typ.isna(), "").where(typ.notna())
+        else:
+            target = pd.Series(targets[0] if len(targets) == 1 else pd.NA, index=idx, dtype="string")
+    if rule.default is not None:
+        blank = raw.isna()
+        raw, target = raw.mask(blank, str(rule.default)), target.mask(blank & target.isna(), targets[0])
+
+    if rule.many:
+        exploded = raw.str.split(r"\s*;\s*", regex=True).explode()
+        exploded = exploded[exploded.notna() & (exploded != "")].astype("string")
+        item_target = target.reindex(exploded.index)
+    else:
+        exploded, item_target = raw[raw.notna()], target[raw.notna()]
+
+    key_of = {t: parents.get(t, ParentKeys()) for t in targets}
+    if obj in key_of:  # a hierarchy: a parent in this run's rows (the waves check it further), or one loaded before
+        key_of[obj] = ParentKeys(alive=set(norm[EXTERNAL_ID]) | key_of[obj].alive, rejected=key_of[obj].rejected,
+                                 frame=key_of[obj].frame)
+    ext = pd.Series(pd.NA, index=exploded.index, dtype="string")
+    gone_rejected = pd.Series(False, index=exploded.index)
+    for t in targets:
+        keys = key_of[t]
+        cand = _candidates(exploded, rule, pair, t, keys)
+        open_ = ext.isna() & (item_target.isna() | (item_target == t))
+        alive = open_ & cand.isin(keys.alive)
+        ext[alive] = cand[alive]
+        gone_rejected |= open_ & cand.isin(keys.rejected) & ~cand.isin(keys.alive)
+    missing_items = ext.isna() & ~gone_rejected
+    rejected_items = ext.isna() & gone_rejected
+
+    def per_row(mask: pd.Series) -> pd.Series:
+        return mask.groupby(level=0).any().reindex(idx, fill_value=False)
+
+    unmatched = pd.Series(pd.NA, index=idx, dtype="string")
+    if rule.many:
+        joined = ext.dropna().groupby(level=0).agg(lambda v: ";".join(sorted(set(v))))
+        values = joined.reindex(idx).astype("string")
+        lost = exploded[ext.isna()]
+        unmatched = lost.groupby(level=0).agg("; ".join).reindex(idx).astype("string")
+        gone = unmatched.notna()
+        issues = issues_for(norm[gone], stage=STAGE, obj=obj, code="LOOKUP_UNRESOLVED", field=name, value=unmatched[gone],
+                            detail="no " + "/".join(targets) + " for " + unmatched[gone] + "; the rest are linked, these are kept for review")
+        return values, issues, gone, unmatched
+
+    values = ext.reindex(idx).astype("string")
+    missing, rejected = per_row(missing_items), per_row(rejected_items)
+    what = "/".join(targets)
     issues = []
-    flagged = pd.Series(False, index=norm.index)
+    flagged = pd.Series(False, index=idx)
     if rule.on_missing == "flag":
         gone = rejected | missing
         issues.append(issues_for(norm[gone], stage=STAGE, obj=obj, code="LOOKUP_UNRESOLVED", field=name, value=raw[gone],
-                                 detail="no " + rule.lookup + " " + raw[gone].fillna("") + " to link to; loaded without it, flagged for manual assignment"))
+                                 detail="no " + what + " " + raw[gone].fillna("") + " to link to; loaded without it, flagged for manual assignment"))
         flagged = gone
-        ext = ext.mask(gone)
     else:
         issues.append(issues_for(norm[missing], stage=STAGE, obj=obj, code="ORPHAN_REFERENCE", field=name, value=raw[missing],
-                                 detail=rule.lookup + " " + raw[missing].fillna("") + " is not in the export"))
+                                 detail=what + " " + raw[missing].fillna("") + " is not in the export"))
         issues.append(issues_for(norm[rejected], stage=STAGE, obj=obj, code="PARENT_REJECTED", field=name, value=raw[rejected],
-                                 detail=rule.lookup + " " + raw[rejected].fillna("") + " was rejected"))
-    return ext, issues_frame(issues), flagged
+                                 detail=what + " " + raw[rejected].fillna("") + " was rejected"))
+    return values, issues_frame(issues), flagged, unmatched
 
 
 def _waves(out: pd.DataFrame, parent_field: str, obj: str, loaded_before: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -42,3 +42,18 @@ def test_html_matches_the_generators_samples(tmp_path):
     samples = truth["html_samples"]
     out = html_to_text(pd.Series([s["html"] for s in samples], dtype="string"))
     assert list(out) == [s["expected_text"] for s in samples]
+
+
+def test_day_or_month_first_is_decided_per_column_and_ambiguity_reported():
+    from crm_migration.pipeline.normalize import date_order
+
+    formats = ["%d/%m/%Y", "%m/%d/%Y", "%Y-%m-%d"]
+    day_first = pd.Series(["23/04/2024", "03/04/2024", "2024-01-02"], dtype="string")
+    month_first = pd.Series(["04/23/2024", "03/04/2024"], dtype="string")
+    undecidable = pd.Series(["03/04/2024", "05/05/2024", "12/01/2024"], dtype="string")
+    assert parse_datetimes(day_first, formats, "UTC").dt.strftime("%Y-%m-%d").tolist() == ["2024-04-23", "2024-04-03", "2024-01-02"]
+    assert parse_datetimes(month_first, formats, "UTC").dt.strftime("%Y-%m-%d").tolist() == ["2024-04-23", "2024-03-04"]
+    out = parse_datetimes(undecidable, formats, "UTC")
+    _, ambiguous = date_order(undecidable, formats)
+    assert ambiguous.tolist() == [True, False, True]  # 05/05 reads the same either way
+    assert out.isna().tolist() == [True, False, True]
