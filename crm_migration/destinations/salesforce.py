@@ -255,6 +255,8 @@ class SalesforceDestination(ConfigurableResource):
         if records.empty:
             return outcomes([])
         schema = self.describe([obj])[obj]
+        if external_id_field == "Id":
+            return self._write_by_id(obj, records, schema)
         if len(records) >= self.bulk_threshold:
             return self._bulk_upsert(obj, external_id_field, records, schema)
         parts = [self._collection_upsert(obj, external_id_field, records.iloc[i:i + COLLECTION_SIZE], schema)
@@ -272,6 +274,31 @@ class SalesforceDestination(ConfigurableResource):
             else:
                 err = (answer.get("errors") or [{}])[0]
                 rows.append(_failure(ext_id, err.get("statusCode"), err.get("message"), err.get("fields")))
+        return outcomes(rows)
+
+    def _write_by_id(self, obj: str, records: pd.DataFrame, schema: ObjectSchema) -> pd.DataFrame:
+        """Objects without an external id: rows with an Id are updated, rows without one created (sObject Collections).
+
+        Outcomes name each row by its position in `records`. A create is not idempotent on its own: the
+        pipeline finds an interrupted create by the record's natural key before it sends again.
+        """
+        records = records.reset_index(drop=True)
+        has_id = records["Id"].notna()
+        rows = []
+        # An update leaves out what cannot change after create (an invitee's event, say): it is part of the key.
+        fixed = [c for c in records.columns if c != "Id" and c in schema.fields and not schema.fields[c].updateable]
+        for method, part in (("PATCH", records[has_id].drop(columns=fixed)), ("POST", records[~has_id].drop(columns="Id"))):
+            for i in range(0, len(part), COLLECTION_SIZE):
+                chunk = part.iloc[i:i + COLLECTION_SIZE]
+                body = {"allOrNone": False, "records": [{"attributes": {"type": obj}, **r} for r in _json_records(chunk, schema)]}
+                answers = self._call(lambda sf: sf.restful("composite/sobjects", method=method, json=body))
+                for position, answer in zip(chunk.index, answers):
+                    if answer.get("success"):
+                        rows.append({"external_id": str(position), "destination_id": answer["id"],
+                                     "action": "updated" if method == "PATCH" else "created"})
+                    else:
+                        err = (answer.get("errors") or [{}])[0]
+                        rows.append(_failure(str(position), err.get("statusCode"), err.get("message"), err.get("fields")))
         return outcomes(rows)
 
     def _bulk_upsert(self, obj: str, ext: str, records: pd.DataFrame, schema: ObjectSchema) -> pd.DataFrame:
@@ -325,7 +352,7 @@ class SalesforceDestination(ConfigurableResource):
             soql = f"SELECT {select} FROM {obj} WHERE {external_id_field} IN ({_soql_list(ids[i:i + SOQL_IN_CHUNK])}){latest}"
             records += self._call(lambda sf: sf.query_all(soql)["records"])
         frame = pd.DataFrame([{k: v for k, v in r.items() if k != "attributes"} for r in records],
-                             columns=["Id", external_id_field, *fields])
+                             columns=list(dict.fromkeys(["Id", external_id_field, *fields])))
         return _canonical_frame(frame, schema, external_id_field, fields, from_csv=False)
 
     def delete(self, obj: str, ids: list[str]) -> pd.DataFrame:
@@ -365,13 +392,18 @@ class SalesforceDestination(ConfigurableResource):
     def upload_files(self, obj: str, external_id_field: str, files: pd.DataFrame, path_column: str) -> pd.DataFrame:
         """ContentVersion per file; a file already there with the same checksum is left alone."""
         schema = self.describe([obj])[obj]
-        existing = self.read_back(obj, external_id_field, files[external_id_field].tolist(), ["Checksum", "ContentDocumentId"])
+        existing = self.read_back(obj, external_id_field, files[external_id_field].tolist(), ["Checksum", "ContentDocumentId", "ContentUrl"])
         by_ext = existing.set_index("external_id") if not existing.empty else pd.DataFrame()
+        links = files["file_link"] if "file_link" in files else pd.Series(pd.NA, index=files.index)
         rows = []
         # One REST call per file is what the API offers for bodies; the loop is over files, not table rows.
-        for record in _json_records(files.drop(columns=[path_column]), schema, keep_nulls=False):
+        for record in _json_records(files.drop(columns=[path_column, "file_link"], errors="ignore"), schema, keep_nulls=False):
             ext_id = record[external_id_field]
-            path = Path(files.loc[files[external_id_field] == ext_id, path_column].iloc[0])
+            row = files[external_id_field] == ext_id
+            if pd.isna(files.loc[row, path_column].iloc[0]) and pd.notna(links[row].iloc[0]):
+                rows.append(self._link(obj, external_id_field, ext_id, record, str(links[row].iloc[0]), by_ext))
+                continue
+            path = Path(files.loc[row, path_column].iloc[0])
             size = path.stat().st_size
             if size > self.max_file_bytes:
                 rows.append(_failure(ext_id, "MAXIMUM_SIZE_OF_DOCUMENT", f"{size} bytes is over the {self.max_file_bytes} byte limit", None))
@@ -386,22 +418,39 @@ class SalesforceDestination(ConfigurableResource):
                 record["ContentDocumentId"] = current["ContentDocumentId"]
             record["VersionData"] = base64.b64encode(path.read_bytes()).decode("ascii")
             try:
-                answer = self._call(self._create_file_once(obj, external_id_field, ext_id, md5, record))
+                answer = self._call(self._create_file_once(obj, external_id_field, ext_id, {"Checksum": md5}, record))
                 rows.append({"external_id": ext_id, "destination_id": answer["id"],
                              "action": "updated" if ext_id in by_ext.index else "created"})
             except PermanentError as e:
                 rows.append(_failure(ext_id, e.dest_code, str(e), None))
         return outcomes(rows)
 
+    def _link(self, obj: str, ext_field: str, ext_id: str, record: dict, url: str, by_ext: pd.DataFrame) -> dict:
+        """A web-link version (ContentUrl) for a file kept elsewhere; an unchanged link is left alone."""
+        if ext_id in by_ext.index:
+            current = by_ext.loc[ext_id]
+            if current["ContentUrl"] == url:
+                return {"external_id": ext_id, "destination_id": current["destination_id"], "action": "unchanged"}
+            record.pop("FirstPublishLocationId", None)
+            record["ContentDocumentId"] = current["ContentDocumentId"]
+        record.pop("PathOnClient", None)
+        record["ContentUrl"] = url
+        try:
+            answer = self._call(self._create_file_once(obj, ext_field, ext_id, {"ContentUrl": url}, record))
+        except PermanentError as e:
+            return _failure(ext_id, e.dest_code, str(e), None)
+        return {"external_id": ext_id, "destination_id": answer["id"], "action": "updated" if ext_id in by_ext.index else "created"}
+
     @staticmethod
-    def _create_file_once(obj: str, ext_field: str, ext_id: str, md5: str, record: dict):
-        """A file insert is not an upsert: before retrying, look whether the failed attempt landed after all."""
+    def _create_file_once(obj: str, ext_field: str, ext_id: str, same: dict, record: dict):
+        """A file insert is not an upsert: before retrying, look whether the failed attempt landed after all
+        (a latest version with this external id and the `same` values: the checksum, or a link's URL)."""
         tried = []
 
         def attempt(sf: Salesforce) -> dict:
             if tried:
-                soql = f"SELECT Id, Checksum FROM {obj} WHERE {ext_field} = '{ext_id}' AND IsLatest = true"
-                found = [r for r in sf.query(soql)["records"] if r.get("Checksum") == md5]
+                soql = f"SELECT Id, {', '.join(same)} FROM {obj} WHERE {ext_field} = '{ext_id}' AND IsLatest = true"
+                found = [r for r in sf.query(soql)["records"] if all(r.get(k) == v for k, v in same.items())]
                 if found:
                     return {"id": found[0]["Id"]}
             tried.append(True)
