@@ -48,6 +48,7 @@ from crm_migration.pipeline.schema_plan import missing_fields, plan_markdown, pl
 from crm_migration.pipeline.storage import RunStore, data_home, read_parquet, write_json, write_parquet
 from crm_migration.pipeline.transform import ParentKeys, build_mapped
 from crm_migration.sources import get_source
+from crm_migration.sources.base import as_location, files_root
 
 
 def partitions_for(pair: Pair) -> DynamicPartitionsDefinition:
@@ -167,7 +168,7 @@ def build_pair_assets(pair: Pair) -> list[AssetsDefinition]:
            description="Workflows, integrations and access settings that do not migrate, written down for the rebuild.")
     def rebuild_reference_asset(context: AssetExecutionContext) -> MaterializeResult:
         store, _, manifest = _run(pair, context)
-        md = rebuild_reference(pair, Path(manifest.export_dir))
+        md = rebuild_reference(pair, files_root(get_source(pair.settings.source), as_location(manifest.export_dir)))
         path = store.reports_dir() / "rebuild_reference.md"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(md, encoding="utf-8")
@@ -190,7 +191,7 @@ def _object_assets(pair: Pair, mapping: ObjectMapping, parts, key, dest_key: str
            check_specs=[AssetCheckSpec("rows_parse", asset=k["raw_extract"], description="Every export row could be parsed.")])
     def raw_extract(context: AssetExecutionContext) -> MaterializeResult:
         store, _, manifest = _run(pair, context)
-        raw, issues, meta = extract(get_source(pair.settings.source), Path(manifest.export_dir), mapping, pair.settings)
+        raw, issues, meta = extract(get_source(pair.settings.source), as_location(manifest.export_dir), mapping, pair.settings)
         chosen = json.loads(store.pair_path("run_slice.json").read_text())["ids"]
         if chosen is not None:
             raw = raw[raw[mapping.source.id].isin(set(chosen.get(obj, [])))].reset_index(drop=True)
@@ -207,7 +208,10 @@ def _object_assets(pair: Pair, mapping: ObjectMapping, parts, key, dest_key: str
            description=f"{mapping.source.object}, typed and cleaned; unusable rows rejected with a reason code.")
     def normalized(context: AssetExecutionContext) -> MaterializeResult:
         store, _, manifest = _run(pair, context)
-        norm, issues = normalize(store.read(obj, "raw_extract"), mapping, pair.settings, Path(manifest.export_dir))
+        source = get_source(pair.settings.source)
+        norm, issues = normalize(store.read(obj, "raw_extract"), mapping, pair.settings,
+                                 files_root(source, as_location(manifest.export_dir)),
+                                 work_dir=data_home() / "bodies" / pair.name / obj)
         path = store.write(norm, obj, "normalized", issues)
         sev = issues["severity"].value_counts()
         return MaterializeResult(metadata={
@@ -237,8 +241,10 @@ def _object_assets(pair: Pair, mapping: ObjectMapping, parts, key, dest_key: str
             alive = set(xref.get(p, {}))
             if p != obj:
                 alive |= set(store.read(p, "mapped")[EXTERNAL_ID])
+            by_column = any(p in r.targets and (r.match or r.range) for r in mapping.lookups.values())
             parents[p] = ParentKeys(
-                alive=alive, rejected=set(rejected.loc[rejected["severity"] == "reject", "source_id"].dropna().map(lambda v: pre + v)))
+                alive=alive, rejected=set(rejected.loc[rejected["severity"] == "reject", "source_id"].dropna().map(lambda v: pre + v)),
+                frame=store.read(p, "normalized") if by_column else None)
         limits = json.loads(store.pair_path("destination_limits.json").read_text())
         out, issues = build_mapped(store.read(obj, "normalized"), pair, mapping, schema, users, parents, limits["max_file_bytes"])
         path = store.write(out, obj, "mapped", issues)
@@ -356,7 +362,7 @@ def build_pair_job(pair: Pair):
                             description=f"Migrate one run of {pair.name}: every asset of the pair, in load order.")
 
 
-def open_run(instance, pair: Pair, run_id: str, kind: str, export_dir: Path, **extra) -> RunManifest:
+def open_run(instance, pair: Pair, run_id: str, kind: str, export_dir: Path | str, **extra) -> RunManifest:
     """Record the run's manifest in the ledger and add its partition: one partition is one migration run."""
     from crm_migration.control.jobs import record_run
 

@@ -8,8 +8,6 @@ import os
 import sys
 from pathlib import Path
 
-DEMO_PAIR = "perfect_portal__salesforce"
-
 
 def _home(args) -> Path:
     home = Path(args.home or os.environ.get("CRM_MIGRATION_HOME") or ".crm_migration").resolve()
@@ -30,19 +28,10 @@ def _dagster_instance():
     return DagsterInstance.get()
 
 
-def _salesforce_from_env():
-    from crm_migration.destinations.salesforce import SalesforceDestination
+def _destination_from_env(pair):
+    from crm_migration.destinations import destination_kind
 
-    return SalesforceDestination(instance_url=os.environ["SALESFORCE_INSTANCE_URL"], client_id=os.environ["SALESFORCE_CLIENT_ID"],
-                                 client_secret=os.environ["SALESFORCE_CLIENT_SECRET"])
-
-
-def _use_sandbox(handle) -> None:
-    """Point the Salesforce resource at a sandbox: the pipeline reads these like any org's settings."""
-    os.environ["SALESFORCE_INSTANCE_URL"] = handle.url
-    os.environ["SALESFORCE_CLIENT_ID"] = handle.credentials["client_id"]
-    os.environ["SALESFORCE_CLIENT_SECRET"] = handle.credentials["client_secret"]
-    os.environ["SALESFORCE_CA_FILE"] = str(handle.ca_file)
+    return destination_kind(pair.settings.destination).from_env()
 
 
 def apply_schema_plan(pair, dest) -> list[str]:
@@ -90,54 +79,97 @@ def print_summary(pair, run_id: str, out=sys.stdout) -> bool:
     return all(r["reconciled"] for r in rows)
 
 
-def cmd_demo(args) -> int:
-    from crm_migration.mapping.loader import load_pair, mappings_root
-    from crm_migration.sandbox import start_sandbox
+def _neutral_user(u: dict) -> dict:
+    """A demo user in the sandboxes' common shape (generators may give Salesforce-style keys)."""
+    return {"email": u.get("email") or u.get("Email"), "first_name": u.get("first_name", u.get("FirstName", "")),
+            "last_name": u.get("last_name", u.get("LastName", "")), "active": bool(u.get("active", u.get("IsActive", True)))}
+
+
+def _demo_source(pair, home: Path, args, stack):
+    """Where the pair's source data is for the demo (an export folder, or a seeded source org), and its users."""
+    import importlib
+
     from crm_migration.sources import get_source
-    from crm_migration.sources.perfect_portal.generator import destination_users
+
+    source = get_source(pair.settings.source)
+    if hasattr(source, "demo_input"):  # an API source brings up and seeds its own source org
+        return source.demo_input(home / "sources" / source.name, seed=args.seed, scale=args.scale, stack=stack)
+    export = source.generate(home / "exports" / source.name, seed=args.seed, scale=args.scale)
+    users = importlib.import_module(f"crm_migration.sources.{source.name}.generator").destination_users(export)
+    return export, users
+
+
+def _demo_pair(pair, sandbox, home: Path, args, instance, stack) -> tuple[str, bool]:
+    import importlib
+
+    from crm_migration.assets import open_run
+    from crm_migration.control.jobs import approve_sample, confirm_mapping
+
+    print(f"\n== {pair.name}: {pair.settings.description}")
+    location, users = _demo_source(pair, home, args, stack)
+    print(f"1. Source data (seed {args.seed}, scale {args.scale}): {location}")
+    dest = _destination_from_env(pair)
+    have = set(dest.users()["email"].str.lower())
+    wanted = [_neutral_user(u) for u in users]
+    wanted.append({"email": pair.settings.owners.fallback_email, "first_name": "Migration", "last_name": "Owner", "active": True})
+    new = [u for u in wanted if u["email"] and u["email"].lower() not in have]
+    if new:  # each sandbox takes users in its own admin shape
+        admin_user = importlib.import_module(f"crm_migration.sandbox.{sandbox.kind}").admin_user
+        sandbox.add_users([admin_user(u) for u in new])
+    print(f"2. {len(new)} user(s) invited to the {sandbox.kind} sandbox; applying the pair's schema plan")
+    for line in apply_schema_plan(pair, _destination_from_env(pair)) or ["nothing to change"]:
+        print(f"   {line}")
+    confirm_mapping(pair, "crm-migration demo")
+    # One run per mapping version: re-running the demo re-materializes the same partitions (and
+    # writes nothing); after a mapping edit it opens new ones, as the gates require.
+    run_id = args.run_id or f"demo-{pair.version[:8]}"
+    sample_id = f"{run_id}-sample"
+    open_run(instance, pair, sample_id, "sample", location)
+    print(f"3. Mapping confirmed; sample run {sample_id!r} ({pair.settings.sample_size} records per object and their parents)")
+    ok = materialize(pair, sample_id, instance) and print_summary(pair, sample_id, out=open(os.devnull, "w"))
+    if not ok:
+        print("   the sample did not reconcile: no full run")
+        return sample_id, False
+    approve_sample(pair, sample_id, "crm-migration demo")
+    open_run(instance, pair, run_id, "full", location)
+    print(f"4. Sample reconciled and approved; full run {run_id!r}: materializing every asset of {pair.name}")
+    return run_id, materialize(pair, run_id, instance)
+
+
+def cmd_demo(args) -> int:
+    from contextlib import ExitStack
+
+    from crm_migration.destinations import destination_kind
+    from crm_migration.mapping.loader import load_all_pairs
+    from crm_migration.sandbox import start_sandbox
 
     home = _home(args)
-    pair = load_pair(mappings_root() / DEMO_PAIR)
-    export = home / "exports" / "perfect_portal"
-    print(f"1. Writing a Perfect Portal sample export (seed {args.seed}, scale {args.scale}) to {export}")
-    get_source("perfect_portal").generate(export, seed=args.seed, scale=args.scale)
-    print("2. Starting the local Salesforce sandbox (HTTPS on 127.0.0.1)")
-    with start_sandbox("salesforce", home / "sandboxes" / "salesforce") as sandbox:
-        _use_sandbox(sandbox)
-        print(f"   {sandbox.url} (CA file {sandbox.ca_file})")
-        existing = {u["Email"].lower() for u in sandbox.admin("GET", "users")}
-        wanted = destination_users(export) + [{"Email": pair.settings.owners.fallback_email, "FirstName": "Migration",
-                                               "LastName": "Owner", "IsActive": True}]
-        new = [u for u in wanted if u["Email"].lower() not in existing]
-        if new:
-            sandbox.add_users(new)
-        print("3. Applying the pair's schema plan to the sandbox")
-        for line in apply_schema_plan(pair, _salesforce_from_env()) or ["nothing to change"]:
-            print(f"   {line}")
-        instance = _dagster_instance()
-        from crm_migration.assets import open_run
-        from crm_migration.control.jobs import approve_sample, confirm_mapping
-
-        confirm_mapping(pair, "crm-migration demo")
-        # One run per mapping version: re-running the demo re-materializes the same partitions (and
-        # writes nothing); after a mapping edit it opens new ones, as the gates require.
-        run_id = args.run_id or f"demo-{pair.version[:8]}"
-        sample_id = f"{run_id}-sample"
-        open_run(instance, pair, sample_id, "sample", export)
-        print(f"4. Mapping confirmed; sample run {sample_id!r} ({pair.settings.sample_size} records per object and their parents)")
-        ok = materialize(pair, sample_id, instance) and print_summary(pair, sample_id, out=open(os.devnull, "w"))
-        if ok:
-            approve_sample(pair, sample_id, "crm-migration demo")
-            open_run(instance, pair, run_id, "full", export)
-            print(f"   sample reconciled and approved; full run {run_id!r}: materializing every asset of {pair.name}")
-            ok = materialize(pair, run_id, instance)
-        else:
-            run_id = sample_id
-    print("5. Summary")
-    reconciled = print_summary(pair, run_id)
-    if not ok:
-        print("The Dagster run failed: see `dagster dev` (DAGSTER_HOME=" + os.environ.get("DAGSTER_HOME", "") + ")")
-    return 0 if ok and reconciled else 1
+    pairs = [p for p in load_all_pairs() if not args.pair or p.name in args.pair]
+    if not pairs:
+        print(f"no pair called {', '.join(args.pair)} in mappings/", file=sys.stderr)
+        return 2
+    instance = _dagster_instance()
+    runs = []
+    with ExitStack() as stack:
+        sandboxes = {}
+        for pair in pairs:
+            kind = pair.settings.destination
+            if kind not in sandboxes:
+                sandboxes[kind] = stack.enter_context(start_sandbox(kind, home / "sandboxes" / kind))
+                destination_kind(kind).point_at_sandbox(sandboxes[kind])
+                print(f"Local {kind} sandbox: {sandboxes[kind].url} (CA file {sandboxes[kind].ca_file})")
+            run_id, ok = _demo_pair(pair, sandboxes[kind], home, args, instance, stack)
+            runs.append((pair, run_id, ok))
+    print("\n== Summary")
+    failed = []
+    for pair, run_id, ok in runs:
+        if not (print_summary(pair, run_id) and ok):
+            failed.append(pair.name)
+    if failed:
+        print(f"\nNot reconciled: {', '.join(failed)}. See `dagster dev` (DAGSTER_HOME={os.environ.get('DAGSTER_HOME', '')}).")
+    else:
+        print(f"\nEvery pair reconciled: {', '.join(p.name for p, _, _ in runs)}.")
+    return 1 if failed else 0
 
 
 def cmd_generate(args) -> int:
@@ -157,7 +189,7 @@ def cmd_run(args) -> int:
     instance = _dagster_instance()
     if args.action == "open":
         extra = {"sample_size": args.sample_size} if args.sample_size else {}
-        manifest = open_run(instance, pair, args.run_id, args.kind, Path(args.export), **extra)
+        manifest = open_run(instance, pair, args.run_id, args.kind, args.export, **extra)
         print(json.dumps(manifest.__dict__, indent=2))
         return 0
     ok = materialize(pair, args.run_id, instance)
@@ -200,7 +232,7 @@ def cmd_rollback(args) -> int:
 
     pair = _pair(args)
     try:
-        reports = rollback(pair, Ledger(data_home(), pair.name), _salesforce_from_env(), args.run_id, args.with_later)
+        reports = rollback(pair, Ledger(data_home(), pair.name), _destination_from_env(pair), args.run_id, args.with_later)
     except GateRefused as e:
         print(f"not rolled back: {e}", file=sys.stderr)
         return 1
@@ -232,7 +264,7 @@ def cmd_propose(args) -> int:
     from crm_migration.pipeline.storage import data_home
 
     pair = _pair(args)
-    dest = _salesforce_from_env()
+    dest = _destination_from_env(pair)
     proposals = propose_pair(pair, Path(args.export), dest.describe(sorted({m.destination.object for m in pair.objects.values()})))
     out = Path(args.out) if args.out else data_home() / "proposals" / pair.name
     write_proposals(proposals, out)
@@ -251,13 +283,16 @@ def cmd_schema(args) -> int:
     from crm_migration.pipeline.schema_plan import plan_markdown, plan_schema
 
     pair = load_pair(mappings_root() / args.pair)
-    dest = _salesforce_from_env()
+    dest = _destination_from_env(pair)
     if args.action == "apply":
         from urllib.parse import urlparse
 
-        host = urlparse(dest.instance_url).hostname or ""
+        from crm_migration.destinations import destination_kind
+
+        url = getattr(dest, next(iter(destination_kind(pair.settings.destination).settings)))
+        host = urlparse(url).hostname or ""
         if host not in ("127.0.0.1", "localhost", "::1") and not args.real_org:
-            print(f"{dest.instance_url} is not a local sandbox: review `crm-migration schema plan` and pass --real-org "
+            print(f"{url} is not a local sandbox: review `crm-migration schema plan` and pass --real-org "
                   "to create these fields in that org", file=sys.stderr)
             return 1
         for line in apply_schema_plan(pair, dest) or ["nothing to change"]:
@@ -277,14 +312,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", help="the data directory (default: $CRM_MIGRATION_HOME or ./.crm_migration)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="the whole demo migration into the local Salesforce sandbox")
+    demo = sub.add_parser("demo", help="the whole demo migration of every pair into the local sandboxes")
+    demo.add_argument("--pair", action="append", help="only this pair (repeatable; default: every pair in mappings/)")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--scale", type=float, default=1.0)
     demo.add_argument("--run-id", help="the full run's partition (default: demo-<mapping version>)")
     demo.set_defaults(fn=cmd_demo)
 
     gen = sub.add_parser("generate", help="write a deterministic, messy sample export")
-    gen.add_argument("source", choices=["perfect_portal"])
+    gen.add_argument("source", help="lead_perfection, leadtrac, perfect_portal or profi")
     gen.add_argument("out")
     gen.add_argument("--seed", type=int, default=7)
     gen.add_argument("--scale", type=float, default=1.0)

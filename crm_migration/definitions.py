@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from dagster import Definitions, EnvVar
+from dagster import Definitions
 
 from crm_migration.assets import build_pair_assets, build_pair_job, partitions_for
 from crm_migration.control.jobs import build_control
-from crm_migration.destinations.salesforce import SalesforceDestination
+from crm_migration.destinations import KINDS
 from crm_migration.mapping.loader import load_all_pairs
 
 
 def destination_resources() -> dict:
     """One resource per destination CRM; secrets stay EnvVars, resolved when a run builds the resource."""
-    return {
-        "salesforce": SalesforceDestination(
-            instance_url=EnvVar("SALESFORCE_INSTANCE_URL"),
-            client_id=EnvVar("SALESFORCE_CLIENT_ID"),
-            client_secret=EnvVar("SALESFORCE_CLIENT_SECRET"),
-        ),
-    }
+    return {name: kind.resource() for name, kind in KINDS.items()}
 
 
 def build_definitions() -> Definitions:

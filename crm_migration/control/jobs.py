@@ -28,6 +28,7 @@ from crm_migration.mapping.loader import Pair, load_pair
 from crm_migration.pipeline.ledger import Ledger, RunManifest
 from crm_migration.pipeline.normalize import aliases
 from crm_migration.pipeline.storage import RunStore, data_home
+from crm_migration.sources.base import as_location
 from crm_migration.sources import get_source
 
 
@@ -57,9 +58,10 @@ def approve_sample(pair: Pair, run_id: str, by: str, note: str | None = None) ->
 
 def record_run(pair: Pair, run_id: str, kind: str, export_dir: Path, **extra) -> RunManifest:
     """Write the run's manifest to the ledger (the caller adds the partition to the Dagster instance)."""
-    watermark = get_source(pair.settings.source).watermark(Path(export_dir), aliases(pair.settings))
+    location = as_location(export_dir)
+    watermark = get_source(pair.settings.source).watermark(location, aliases(pair.settings))
     return Ledger(data_home(), pair.name).open_run(RunManifest(
-        run_id=run_id, pair=pair.name, kind=kind, export_dir=str(Path(export_dir).resolve()),
+        run_id=run_id, pair=pair.name, kind=kind, export_dir=str(location.resolve() if isinstance(location, Path) else location),
         mapping_version=pair.version, watermark=watermark, **extra))
 
 
@@ -76,7 +78,7 @@ def next_delta(pair: Pair, now: datetime | None = None) -> RunManifest | str:
     if now > closes:
         return f"the delta window after {full.run_id} closed at {closes.isoformat(timespec='minutes')}"
     last = [r for r in runs if r.kind in ("full", "delta") and r.created_at >= full.created_at][-1]
-    export = Path(full.export_dir)
+    export = as_location(full.export_dir)
     watermark = get_source(pair.settings.source).watermark(export, aliases(pair.settings))
     if last.watermark and watermark <= last.watermark:
         return f"the export has not changed since {last.run_id} (watermark {last.watermark})"

@@ -46,6 +46,18 @@ class ExportRead:
     rejects: pa.Table  # SOURCE_FILE, SOURCE_ROW, reason_code, message, raw
 
 
+def as_location(value: str | Path) -> str | Path:
+    """Where a source's data is: an export folder (a Path), or an API source's URL (kept as text)."""
+    text = str(value)
+    return text if "://" in text else Path(text)
+
+
+def files_root(source: "Source", location: str | Path) -> Path:
+    """The local folder holding the source's file bodies: the export folder, or an API source's download cache."""
+    local = getattr(source, "files_root", None)
+    return Path(local(location)) if local is not None else Path(location)
+
+
 class Source(Protocol):
     """A source system: its objects' layouts, a reader, a watermark and a sample generator."""
 

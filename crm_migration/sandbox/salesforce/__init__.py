@@ -8,3 +8,9 @@ query), ``bulk`` (Bulk API 2.0), ``tooling`` (CustomField / CustomObject / Stand
 (SQLite-backed records), ``dml`` (validation and writes), ``behaviour`` and ``content``
 (object-specific rules), ``soql``/``records`` (queries), ``values`` (types), ``errors``, ``ids``.
 """
+
+
+def admin_user(user: dict) -> dict:
+    """A demo user (email, first_name, last_name, active) as this sandbox's admin API takes it."""
+    return {"Email": user["email"], "FirstName": user["first_name"], "LastName": user["last_name"] or user["first_name"],
+            "IsActive": user["active"]}
