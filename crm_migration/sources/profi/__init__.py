@@ -1,0 +1,77 @@
+"""Profi: a platform for coaches and course creators (clients, sessions, courses, packages, billing).
+
+No public bulk API: the data arrives as an export folder (see :mod:`.layout` for the default layout).
+``SOURCE`` is what the pipeline uses. It reads every object with the generic export-folder reader
+and adds the columns :mod:`.links` rebuilds (the package of a session whose link broke in the
+export; each participant's session fields, for one Event per client). :mod:`.generator` writes
+deterministic, messy sample exports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from crm_migration.sources.base import ExportAliases, ExportRead, SourceObjectLayout
+from crm_migration.sources.export_folder import export_watermark, read_export_object
+from crm_migration.sources.profi import links
+from crm_migration.sources.profi.layout import LAYOUTS, SESSION_FIELDS
+
+log = logging.getLogger(__name__)
+
+_PACKAGE_COLUMNS = ["package_id", "client_id", "course_id", "package_name", "enrolled_at", "valid_until"]
+_SESSION_COLUMNS = ["package_id", "client_id", "course_id", "package_name", "start_at"]
+
+
+class ProfiSource:
+    """The Profi export-folder source (satisfies :class:`crm_migration.sources.base.Source`)."""
+
+    name = "profi"
+    layouts: dict[str, SourceObjectLayout] = LAYOUTS
+
+    def read(self, export_dir: Path, object_name: str, aliases: ExportAliases) -> ExportRead:
+        try:
+            layout = self.layouts[object_name]
+        except KeyError:
+            raise KeyError(f"{self.name} has no object {object_name!r}; objects: {sorted(self.layouts)}") from None
+        export_dir, aliases = Path(export_dir), aliases or ExportAliases()
+        read = read_export_object(export_dir, layout, aliases)
+        table = read.table
+        if object_name == "sessions":
+            sessions = table.select(_SESSION_COLUMNS).to_pandas()
+            try:
+                packages = read_export_object(export_dir, self.layouts["packages"], aliases).table
+                packages = packages.select(_PACKAGE_COLUMNS).to_pandas()
+            except FileNotFoundError:
+                log.warning("sessions: no packages file in %s; package links are not rebuilt", export_dir)
+                packages = pd.DataFrame(columns=_PACKAGE_COLUMNS)
+            table = links.add_columns(table, links.rebuild_package_links(sessions, packages))
+        elif object_name == "session_participants":
+            try:
+                sessions = self.read(export_dir, "sessions", aliases).table
+                sessions = sessions.select(["session_id", *SESSION_FIELDS]).to_pandas()
+            except FileNotFoundError:
+                log.warning("session_participants: no sessions file in %s; session fields left blank", export_dir)
+                sessions = pd.DataFrame(columns=["session_id", *SESSION_FIELDS])
+            ids = table.column("session_id").to_pandas()
+            table = links.add_columns(table, links.session_columns(ids, sessions))
+        return dataclasses.replace(read, table=table)
+
+    def watermark(self, export_dir: Path, aliases: ExportAliases | None = None) -> str:
+        return export_watermark(Path(export_dir))
+
+    def generate(self, out_dir: Path, *, seed: int = 7, scale: float = 1.0, with_files: bool = True) -> Path:
+        from crm_migration.sources.profi.generator import generate_export
+
+        return generate_export(Path(out_dir), seed=seed, scale=scale, with_files=with_files)
+
+    def __repr__(self) -> str:
+        return f"<Source {self.name}>"
+
+
+SOURCE = ProfiSource()
+
+__all__ = ["SOURCE", "ProfiSource"]
