@@ -1,0 +1,117 @@
+"""Sandbox-only admin API under ``/__sandbox__/`` (header ``X-Sandbox-Admin: <admin_token>``, except
+``health``): stats, faults, config, users (system users), reset. Compatible with ``SandboxHandle``."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from crm_migration.sandbox.dataverse.faults import DataverseFaults
+from crm_migration.sandbox.dataverse.org import Org
+
+ADMIN_HEADER = "x-sandbox-admin"
+
+
+def _denied(request: Request) -> JSONResponse | None:
+    token = request.headers.get(ADMIN_HEADER, "")
+    if not secrets.compare_digest(token, request.app.state.org.credentials["admin_token"]):
+        return JSONResponse({"error": "forbidden", "message": "missing or wrong X-Sandbox-Admin header"}, status_code=403)
+    return None
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return json.loads(raw) if raw else {}
+    except ValueError:
+        return None
+
+
+def _bad(message: str) -> JSONResponse:
+    return JSONResponse({"error": "bad_request", "message": message}, status_code=400)
+
+
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok", "kind": "dataverse"})
+
+
+async def stats(request: Request) -> JSONResponse:
+    if (denied := _denied(request)) is not None:
+        return denied
+    org: Org = request.app.state.org
+    s = org.stats
+    with s.lock:
+        out = {"requests": s.requests, "by_route": dict(s.by_route), "writes": dict(s.writes),
+               "faults_injected": dict(s.faults), "throttled": s.throttled, "batches": s.batches}
+    out["records"] = {name: len(recs) for name, recs in org.store.records.items()}
+    return JSONResponse(out)
+
+
+async def stats_reset(request: Request) -> JSONResponse:
+    if (denied := _denied(request)) is not None:
+        return denied
+    request.app.state.org.stats.reset()
+    return JSONResponse({"ok": True})
+
+
+async def faults(request: Request) -> JSONResponse:
+    if (denied := _denied(request)) is not None:
+        return denied
+    state = request.app.state
+    if request.method == "DELETE":
+        state.faults = DataverseFaults()
+    elif request.method == "POST":
+        body = await _body(request)
+        if not isinstance(body, dict):
+            return _bad("the body must be a JSON object")
+        new = DataverseFaults()
+        try:
+            new.update(body)
+        except (ValueError, TypeError) as exc:
+            return _bad(str(exc))
+        state.faults = new
+    return JSONResponse(state.faults.public())
+
+
+async def config(request: Request) -> JSONResponse:
+    if (denied := _denied(request)) is not None:
+        return denied
+    org: Org = request.app.state.org
+    if request.method == "GET":
+        return JSONResponse(org.config)
+    body = await _body(request)
+    if not isinstance(body, dict):
+        return _bad("the body must be a JSON object")
+    try:
+        return JSONResponse(org.set_config(body))
+    except KeyError as exc:
+        return _bad(f"unknown setting {exc.args[0]}")
+    except (TypeError, ValueError) as exc:
+        return _bad(str(exc))
+
+
+async def users(request: Request) -> JSONResponse:
+    if (denied := _denied(request)) is not None:
+        return denied
+    org: Org = request.app.state.org
+    if request.method == "GET":
+        fields = ["systemuserid", "internalemailaddress", "firstname", "lastname", "fullname", "isdisabled"]
+        return JSONResponse([{f: u.get(f) for f in fields} for u in org.store.all("systemuser")])
+    body = await _body(request)
+    if isinstance(body, dict):
+        body = [body]
+    if not isinstance(body, list) or not all(isinstance(u, dict) for u in body):
+        return _bad("the body must be a list of user objects")
+    return JSONResponse({"ids": org.create_users(body)})
+
+
+async def reset(request: Request) -> JSONResponse:
+    if (denied := _denied(request)) is not None:
+        return denied
+    body = await _body(request) or {}
+    request.app.state.org.reset(schema=bool(body.get("schema")))
+    return JSONResponse({"ok": True})
