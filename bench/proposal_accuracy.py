@@ -18,7 +18,8 @@ from pathlib import Path
 def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="crm-proposal-"))
     os.environ["CRM_MIGRATION_HOME"] = str(home)
-    from crm_migration.cli import _salesforce_from_env, _use_sandbox, apply_schema_plan
+    from crm_migration.cli import apply_schema_plan
+    from crm_migration.destinations import destination_kind
     from crm_migration.control.propose import agreement, propose_pair
     from crm_migration.mapping.loader import load_pair, mappings_root
     from crm_migration.sandbox import start_sandbox
@@ -28,8 +29,8 @@ def main() -> int:
         pair = load_pair(mappings_root() / "perfect_portal__salesforce")
         export = get_source("perfect_portal").generate(home / "export", seed=7, scale=1.0)
         with start_sandbox("salesforce", home / "sandbox") as sandbox:
-            _use_sandbox(sandbox)
-            dest = _salesforce_from_env()
+            destination_kind("salesforce").point_at_sandbox(sandbox)
+            dest = destination_kind("salesforce").from_env()
             apply_schema_plan(pair, dest)
             proposals = propose_pair(pair, export, dest.describe(sorted({m.destination.object for m in pair.objects.values()})))
         score = agreement(pair, proposals)

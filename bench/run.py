@@ -31,7 +31,8 @@ def main() -> int:
 
     home = Path(args.home or tempfile.mkdtemp(prefix="crm-bench-"))
     os.environ["CRM_MIGRATION_HOME"] = str(home)
-    from crm_migration.cli import _salesforce_from_env, _use_sandbox, apply_schema_plan
+    from crm_migration.cli import apply_schema_plan
+    from crm_migration.destinations import destination_kind
     from crm_migration.mapping.loader import load_pair, mappings_root
     from crm_migration.pipeline.ledger import Ledger, RunManifest
     from crm_migration.pipeline.load import load_object
@@ -52,10 +53,10 @@ def main() -> int:
 
     try:
         with start_sandbox("salesforce", home / "sandbox") as sandbox:
-            _use_sandbox(sandbox)
+            destination_kind("salesforce").point_at_sandbox(sandbox)
             sandbox.add_users(destination_users(export) + [{"Email": pair.settings.owners.fallback_email, "FirstName": "Migration",
                                                             "LastName": "Owner", "IsActive": True}])
-            dest = _salesforce_from_env()
+            dest = destination_kind("salesforce").from_env()
             apply_schema_plan(pair, dest)
             schemas = dest.describe(sorted({m.destination.object for m in pair.objects.values()}))
             users = dest.users()

@@ -85,39 +85,47 @@ def _neutral_user(u: dict) -> dict:
             "last_name": u.get("last_name", u.get("LastName", "")), "active": bool(u.get("active", u.get("IsActive", True)))}
 
 
-def _demo_source(pair, home: Path, args, stack):
-    """Where the pair's source data is for the demo (an export folder, or a seeded source org), and its users."""
+def source_input(pair, folder: Path, *, seed: int, scale: float, stack):
+    """The pair's source data for a demo or a test (an export folder, or a seeded source org), and its users."""
     import importlib
 
     from crm_migration.sources import get_source
 
     source = get_source(pair.settings.source)
     if hasattr(source, "demo_input"):  # an API source brings up and seeds its own source org
-        return source.demo_input(home / "sources" / source.name, seed=args.seed, scale=args.scale, stack=stack)
-    export = source.generate(home / "exports" / source.name, seed=args.seed, scale=args.scale)
+        return source.demo_input(folder, seed=seed, scale=scale, stack=stack)
+    export = source.generate(folder, seed=seed, scale=scale)
     users = importlib.import_module(f"crm_migration.sources.{source.name}.generator").destination_users(export)
     return export, users
 
 
-def _demo_pair(pair, sandbox, home: Path, args, instance, stack) -> tuple[str, bool]:
+def prepare_sandbox(pair, sandbox, users: list[dict]) -> tuple[int, list[str]]:
+    """Invite the users the source's owners need (and the fallback owner), then apply the schema plan.
+
+    Returns how many users were invited and what the schema plan changed."""
     import importlib
 
-    from crm_migration.assets import open_run
-    from crm_migration.control.jobs import approve_sample, confirm_mapping
-
-    print(f"\n== {pair.name}: {pair.settings.description}")
-    location, users = _demo_source(pair, home, args, stack)
-    print(f"1. Source data (seed {args.seed}, scale {args.scale}): {location}")
     dest = _destination_from_env(pair)
     have = set(dest.users()["email"].str.lower())
     wanted = [_neutral_user(u) for u in users]
     wanted.append({"email": pair.settings.owners.fallback_email, "first_name": "Migration", "last_name": "Owner", "active": True})
-    new = [u for u in wanted if u["email"] and u["email"].lower() not in have]
+    new = list({u["email"].lower(): u for u in wanted if u["email"] and u["email"].lower() not in have}.values())
     if new:  # each sandbox takes users in its own admin shape
         admin_user = importlib.import_module(f"crm_migration.sandbox.{sandbox.kind}").admin_user
         sandbox.add_users([admin_user(u) for u in new])
-    print(f"2. {len(new)} user(s) invited to the {sandbox.kind} sandbox; applying the pair's schema plan")
-    for line in apply_schema_plan(pair, _destination_from_env(pair)) or ["nothing to change"]:
+    return len(new), apply_schema_plan(pair, _destination_from_env(pair))
+
+
+def _demo_pair(pair, sandbox, home: Path, args, instance, stack) -> tuple[str, bool]:
+    from crm_migration.assets import open_run
+    from crm_migration.control.jobs import approve_sample, confirm_mapping
+
+    print(f"\n== {pair.name}: {pair.settings.description}")
+    location, users = source_input(pair, home / "sources" / pair.settings.source, seed=args.seed, scale=args.scale, stack=stack)
+    print(f"1. Source data (seed {args.seed}, scale {args.scale}): {location}")
+    invited, changes = prepare_sandbox(pair, sandbox, users)
+    print(f"2. {invited} user(s) invited to the {sandbox.kind} sandbox; the pair's schema plan applied:")
+    for line in changes or ["nothing to change"]:
         print(f"   {line}")
     confirm_mapping(pair, "crm-migration demo")
     # One run per mapping version: re-running the demo re-materializes the same partitions (and

@@ -65,6 +65,7 @@ _CATALOGUE = [
     Reason("FIELD_MISMATCH", Severity.REJECT, "The value read back from the destination differs from the mapped value."),
     Reason("MISSING_IN_DESTINATION", Severity.REJECT, "A record reported as loaded could not be read back by its external id."),
     # Skips
+    Reason("NOTHING_TO_MIGRATE", Severity.SKIP, "The record has nothing this mapping moves (a company without a primary contact, say)."),
     Reason("NOT_IN_SAMPLE", Severity.SKIP, "The record is outside this sample run's slice."),
     Reason("NO_MATCH_IN_DESTINATION", Severity.SKIP, "An update-only object (users, say): no destination record has this record's key, so nothing is written; create or invite it first."),
     Reason("UNCHANGED_SINCE_WATERMARK", Severity.SKIP, "The record has not changed since the last run's watermark (delta run)."),

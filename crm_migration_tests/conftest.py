@@ -44,27 +44,27 @@ class Migration:
 
 @contextmanager
 def migration_setup(home: Path, pair_folder: Path, *, seed: int, scale: float):
-    """Environment for one migration: its data home, mappings, export, sandbox and Dagster instance."""
+    """Environment for one migration: its data home, mappings, source data, sandbox and Dagster instance."""
+    from contextlib import ExitStack
+
     from dagster import DagsterInstance
 
-    from crm_migration.cli import _salesforce_from_env, _use_sandbox, apply_schema_plan
+    from crm_migration.cli import prepare_sandbox, source_input
+    from crm_migration.destinations import destination_kind
     from crm_migration.sandbox import start_sandbox
-    from crm_migration.sources import get_source
-    from crm_migration.sources.perfect_portal.generator import destination_users
 
     saved = dict(os.environ)
     os.environ["CRM_MIGRATION_HOME"] = str(home)
     os.environ["CRM_MIGRATION_MAPPINGS"] = str(pair_folder.parent)
     try:
         pair = load_pair(pair_folder)
-        export = get_source("perfect_portal").generate(home / "export", seed=seed, scale=scale)
-        with start_sandbox("salesforce", home / "sandbox") as sandbox:
-            _use_sandbox(sandbox)
-            sandbox.add_users(destination_users(export) + [
-                {"Email": pair.settings.owners.fallback_email, "FirstName": "Migration", "LastName": "Owner", "IsActive": True}])
-            apply_schema_plan(pair, _salesforce_from_env())
-            with DagsterInstance.ephemeral() as instance:
-                yield Migration(home, pair, sandbox, export, instance)
+        with ExitStack() as stack:
+            location, users = source_input(pair, home / "export", seed=seed, scale=scale, stack=stack)
+            sandbox = stack.enter_context(start_sandbox(pair.settings.destination, home / "sandbox"))
+            destination_kind(pair.settings.destination).point_at_sandbox(sandbox)
+            prepare_sandbox(pair, sandbox, users)
+            instance = stack.enter_context(DagsterInstance.ephemeral())
+            yield Migration(home, pair, sandbox, location, instance)
     finally:
         os.environ.clear()
         os.environ.update(saved)

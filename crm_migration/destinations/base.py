@@ -92,6 +92,7 @@ class PlannedField:
     unique: bool = False
     values: tuple[str, ...] = ()
     reference_to: str | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True)

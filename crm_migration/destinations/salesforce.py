@@ -478,6 +478,8 @@ class SalesforceDestination(ConfigurableResource):
                 meta["externalId"] = True
             if f.unique:
                 meta["unique"] = True
+            if f.description:
+                meta["description"] = f.description
             if f.reference_to:
                 meta["referenceTo"] = f.reference_to
                 meta["relationshipName"] = f.name.removesuffix("__c") + "s"
@@ -495,12 +497,15 @@ class SalesforceDestination(ConfigurableResource):
         return applied
 
     def _add_standard_values(self, obj: str, field: str, values: list[str]) -> None:
-        # Standard picklists are StandardValueSets named object+field (CaseStatus, TaskType, ...).
-        name = f"{obj}{field}"
-        found = self._call(lambda sf: sf.toolingexecute(
-            f"query/?q=SELECT+Id,Metadata+FROM+StandardValueSet+WHERE+MasterLabel='{name}'"))
-        if not found.get("records"):
-            raise PermanentError(f"no StandardValueSet {name} for {obj}.{field}", "DEST_UNKNOWN")
+        # Standard picklists are StandardValueSets, mostly named object+field (CaseStatus, TaskType); a set
+        # shared by several objects is named after the field alone (LeadSource, Industry).
+        for name in (f"{obj}{field}", field):
+            found = self._call(lambda sf: sf.toolingexecute(
+                f"query/?q=SELECT+Id,Metadata+FROM+StandardValueSet+WHERE+MasterLabel='{name}'"))
+            if found.get("records"):
+                break
+        else:
+            raise PermanentError(f"no StandardValueSet {obj}{field} or {field} for {obj}.{field}", "DEST_UNKNOWN")
         record = found["records"][0]
         metadata = record["Metadata"]
         have = {v["fullName"] for v in metadata.get("standardValue", [])}

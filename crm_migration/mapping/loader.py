@@ -104,11 +104,6 @@ def load_pair(folder: Path | str) -> Pair:
                         f"{m.file_name}: fields.{field}.lookup: {target!r} is not a mapped object "
                         f"(known: {', '.join(sorted(objects))})"
                     )
-            prefixes = [objects[t].source.external_id_prefix for t in rule.targets]
-            if len(set(prefixes)) < len(prefixes):
-                # The loader finds a polymorphic parent by its external id alone: they must not collide.
-                raise MappingError(f"{m.file_name}: fields.{field}.lookup: the objects {rule.targets} need distinct "
-                                   f"source.external_id_prefix values (got {prefixes})")
     try:
         order = list(TopologicalSorter({n: m.parents for n, m in objects.items()}).static_order())
     except CycleError as e:

@@ -69,6 +69,8 @@ class SourceSpec(_Strict):
     pivot: list[Pivot] = Field(default_factory=list)
     file: FileSpec | None = None
     modified: str | None = Field(None, description="the column with each record's last-modified time (delta runs)")
+    skip_when_blank: list[str] = Field(
+        default_factory=list, description="records with any of these columns blank have nothing to migrate here: skipped, reported")
     add_rows: list[dict[str, str]] = Field(
         default_factory=list,
         description="records the migration adds (a placeholder parent such as an 'Unassigned Account'), as source rows",
@@ -89,6 +91,7 @@ class FileSpec(_Strict):
     folder: str = "files"
     text_column: str | None = Field(None, description="the body is this column's text (a note), written to a file")
     extension: str = Field("txt", description="with text_column: the file name's extension (e.g. snote)")
+    format: Literal["text", "html"] = Field("text", description="with text_column: write the text as is, or as escaped HTML paragraphs")
     link_column: str | None = Field(
         None, description="a URL where the file is kept: a file over the destination's limit (or not in the export) loads as a link to it")
 
@@ -201,6 +204,7 @@ class CustomField(_Strict):
     unique: bool = False
     values: list[str] = Field(default_factory=list)
     reference_to: str | None = Field(None, description="a Lookup field: the destination object it points at")
+    description: str | None = Field(None, description="kept with the field in the destination (e.g. the source's original label)")
 
     @model_validator(mode="after")
     def _shape(self) -> CustomField:

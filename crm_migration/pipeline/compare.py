@@ -22,6 +22,8 @@ def field_equal(expected: pd.Series, actual: pd.Series, f: FieldSchema | None) -
         et = pd.to_datetime(e, utc=True, errors="coerce", format="ISO8601")
         at = pd.to_datetime(a, utc=True, errors="coerce", format="ISO8601")
         same = (et == at).fillna(False).to_numpy(dtype=bool)
+    elif kind == "email":  # addresses compare without case, as every CRM matches them
+        same = (e.astype("string").str.lower() == a.astype("string").str.lower()).fillna(False).to_numpy(dtype=bool)
     elif kind == "boolean":
         same = (e.astype("boolean") == a.astype("boolean")).fillna(False).to_numpy(dtype=bool)
     else:

@@ -58,8 +58,8 @@ def issues_for(
 
 
 def rejected_rows(issues: pd.DataFrame) -> pd.Index:
-    """Source rows (file, row) that some issue rejects."""
-    rej = issues[issues["severity"] == "reject"]
+    """Source rows (file, row) that some issue rejects or skips: they go no further."""
+    rej = issues[issues["severity"].isin(["reject", "skip"])]
     return pd.MultiIndex.from_frame(rej[["source_file", "source_row"]].drop_duplicates())
 
 

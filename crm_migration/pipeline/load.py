@@ -44,8 +44,14 @@ def translate_lookups(records: pd.DataFrame, mapping: ObjectMapping, xref: dict[
         if only is not None and name not in only:
             continue
         ids_of: dict[str, str] = {}
-        for target in rule.targets:  # polymorphic targets have distinct external-id prefixes (the loader checks)
-            ids_of.update(xref.get(target, {}))
+        for target in rule.targets:
+            known = xref.get(target, {})
+            # A polymorphic parent is found by its external id alone: two objects must not share one.
+            clash = set(known) & set(ids_of) & set(out[name].dropna())
+            if clash:
+                raise ValueError(f"{mapping.file_name}: fields.{name}: external id {sorted(clash)[0]!r} is a record of more than "
+                                 f"one of {rule.targets}; give those objects distinct source.external_id_prefix values")
+            ids_of.update(known)
         what = "/".join(rule.targets)
         ext = out[name].astype("string")
         if rule.many:

@@ -122,8 +122,16 @@ def normalize(raw: pd.DataFrame, mapping: ObjectMapping, settings: PairSettings,
     for group in spec.duplicates:
         issues.append(_suspected_duplicates(df, group, obj))
 
+    for col in spec.skip_when_blank:
+        blank = df[col].isna() if col in df else pd.Series(True, index=df.index)
+        issues.append(issues_for(df[blank], stage=STAGE, obj=obj, code="NOTHING_TO_MIGRATE", field=col,
+                                 detail=f"{col} is blank: nothing for this mapping to move"))
+
     if spec.file is not None and spec.file.text_column is not None:
-        names = write_text_files(df[spec.file.text_column], Path(work_dir or export_dir / "_bodies"), spec.file.extension)
+        body = df[spec.file.text_column]
+        if spec.file.format == "html":
+            body = as_html_paragraphs(body)
+        names = write_text_files(body, Path(work_dir or export_dir / "_bodies"), spec.file.extension)
         df, file_issues = attach_files(df.assign(_body_file=names), "_body_file", Path(work_dir or export_dir / "_bodies"), obj)
         issues.append(file_issues)
     elif spec.file is not None:
@@ -285,7 +293,7 @@ def _suspected_duplicates(df: pd.DataFrame, group: list[str], obj: str) -> pd.Da
 def attach_files(df: pd.DataFrame, path_column: str, folder: Path, obj: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Find each record's file body; a missing file rejects the record. Hashes are streamed."""
     names = df[path_column].astype("string")
-    paths = names.map(lambda n: str(folder / n) if isinstance(n, str) else None)
+    paths = names.map(lambda n: str(folder / n) if isinstance(n, str) else None, na_action="ignore")
     sizes = paths.map(lambda p: _size(p))
     missing = names.notna() & sizes.isna()
     df = df.assign(**{FILE_PATH: paths.astype("string"), FILE_SIZE: sizes.astype("Int64")})
@@ -297,12 +305,19 @@ def attach_files(df: pd.DataFrame, path_column: str, folder: Path, obj: str) -> 
 
 
 def _size(path: str | None) -> float:
-    if path is None:
+    if not isinstance(path, str):  # None or pd.NA: no file named
         return np.nan
     try:
         return float(Path(path).stat().st_size)
     except OSError:
         return np.nan
+
+
+def as_html_paragraphs(text: pd.Series) -> pd.Series:
+    """Text as HTML: one escaped paragraph per line, on one line (a note body Salesforce stores as sent)."""
+    escaped = (text.str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False)
+               .str.replace(">", "&gt;", regex=False).str.replace('"', "&quot;", regex=False))
+    return ("<p>" + escaped.str.replace(r"\r?\n", "</p><p>", regex=True) + "</p>").where(text.notna())
 
 
 def write_text_files(text: pd.Series, folder: Path, extension: str) -> pd.Series:

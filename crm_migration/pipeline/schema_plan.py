@@ -37,7 +37,8 @@ def plan_schema(pair: Pair, schemas: dict[str, ObjectSchema]) -> SchemaPlan:
                 fields[(dest, name)] = PlannedField(
                     object=dest, name=name, type=cf.type, label=cf.label or name.removesuffix("__c").replace("_", " "),
                     length=cf.length, precision=cf.precision, scale=cf.scale, external_id=cf.external_id,
-                    unique=cf.unique, values=tuple(cf.values), reference_to=cf.reference_to)
+                    unique=cf.unique, values=tuple(cf.values), reference_to=cf.reference_to,
+                    description=cf.description)
         for name, rule in m.fields.items():
             f = have.get(name)
             if f is None or f.kind not in ("picklist", "multipicklist") or not rule.write:

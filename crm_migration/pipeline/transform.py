@@ -120,9 +120,10 @@ def build_mapped(
         out[FILE_LINK] = norm[FILE_LINK] if FILE_LINK in norm else pd.Series(pd.NA, index=norm.index, dtype="string")
         if max_file_bytes is not None:
             big = norm[FILE_SIZE].fillna(0) > max_file_bytes
-            link = big & (norm[spec.link_column].notna() if spec.link_column else False)
-            out.loc[link, FILE_LINK] = norm.loc[link, spec.link_column]
-            out.loc[link, FILE_PATH] = pd.NA
+            link = big & norm[spec.link_column].notna() if spec.link_column else big & False
+            if link.any():
+                out.loc[link, FILE_LINK] = norm.loc[link, spec.link_column]
+                out.loc[link, FILE_PATH] = pd.NA
             issues.append(issues_for(norm[link], stage=STAGE, obj=obj, code="FILE_LINKED", field=spec.column,
                                      value=norm.loc[link, FILE_SIZE].astype("string"),
                                      detail=f"larger than the destination's {max_file_bytes:,} bytes; loaded as a link to where it is kept"))

@@ -178,9 +178,9 @@ def test_life_cycle(life):
 
 
 def _dest(m):
-    from crm_migration.cli import _salesforce_from_env
+    from crm_migration.destinations import destination_kind
 
-    return _salesforce_from_env()
+    return destination_kind("salesforce").from_env()
 
 
 def test_approval_needs_a_reconciled_sample_or_a_note(tmp_path, pair):

@@ -12,10 +12,10 @@ pytestmark = pytest.mark.integration
 
 
 def test_proposal_agrees_with_the_hand_written_mapping(migration, tmp_path):
-    from crm_migration.cli import _salesforce_from_env
+    from crm_migration.destinations import destination_kind
 
     pair = migration.pair
-    dest = _salesforce_from_env()
+    dest = destination_kind("salesforce").from_env()
     schemas = dest.describe(sorted({m.destination.object for m in pair.objects.values()}))
     proposals = propose_pair(pair, migration.export, schemas)
     score = agreement(pair, proposals)
