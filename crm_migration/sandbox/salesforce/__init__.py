@@ -5,8 +5,9 @@ Modules: ``server`` (bind, server.json, uvicorn), ``app`` (routes and the gatewa
 limit, faults, stats), ``auth`` (OAuth token), ``rest`` (describe, CRUD, upsert, collections,
 query), ``bulk`` (Bulk API 2.0), ``tooling`` (CustomField / CustomObject / StandardValueSet),
 ``admin`` (``/__sandbox__``), ``org`` (state), ``schema`` (objects and fields), ``store``
-(SQLite-backed records), ``dml`` (validation and writes), ``behaviour`` and ``content``
-(object-specific rules), ``soql``/``records`` (queries), ``values`` (types), ``errors``, ``ids``.
+(SQLite-backed records), ``dml`` (validation and writes), ``behaviour``, ``content`` and ``notes``
+(object-specific rules: relations, partner users, campaigns, files, attachments, ContentNote),
+``soql``/``records`` (queries), ``values`` (types), ``errors``, ``ids``.
 """
 
 

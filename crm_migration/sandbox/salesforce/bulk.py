@@ -464,6 +464,8 @@ async def query_root(request: Request) -> Response:
     compiled = runner.compile(q)
     if compiled.q.count:
         raise _bulk_error(400, "INVALIDJOB", "FeatureNotEnabled : Aggregate queries are not supported by Bulk API 2.0")
+    if any(p.leaf is not None and p.leaf.type == "base64" for p in compiled.q.select):
+        raise _bulk_error(400, "INVALIDJOB", "FeatureNotEnabled : Binary field not supported")
     job = _new_job(request, body, "V2Query")
     job.update(operation=body["operation"], object=compiled.obj.name, state="UploadComplete",
                isPkChunkingSupported=False)

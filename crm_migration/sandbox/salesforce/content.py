@@ -9,6 +9,18 @@ version to that document. Decoded size above ``content_max_json_bytes`` (25 MB b
 fails with MAXIMUM_SIZE_OF_DOCUMENT. Deleting a ContentDocument deletes its versions and links.
 Simplification: Salesforce also links the owner's library (a link to the owning User); the
 sandbox does not.
+
+A version with ``ContentUrl`` instead of ``VersionData`` is a web link (FileType LINK, no body).
+A version whose ``PathOnClient`` ends in ``.snote`` is a note (FileType SNOTE): its body must be
+escaped text or HTML (see :mod:`.notes`) and it is also readable as ``ContentNote``.
+
+``ContentDocumentLink`` can only be queried with a filter on ContentDocumentId, LinkedEntityId
+(``=`` or ``IN``) or Id, as in Salesforce (``records.QueryRunner.compile``).
+
+Legacy ``Attachment`` (ParentId, Name, Body base64, ContentType): the body is stored like
+VersionData (``state_dir/files/<AttachmentId>``), ``BodyLength`` is computed, a body over
+``attachment_max_bytes`` (25 MB by default) fails with MAXIMUM_SIZE_OF_ATTACHMENT, the body may be
+replaced by an update, and deleting the parent record deletes its attachments.
 """
 
 from __future__ import annotations
@@ -22,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from crm_migration.sandbox.salesforce.dml import Item, Txn
 from crm_migration.sandbox.salesforce.errors import RecordError
+from crm_migration.sandbox.salesforce.notes import NOTE_EXTENSION, note_body
 from crm_migration.sandbox.salesforce.values import now_sf
 
 if TYPE_CHECKING:
@@ -76,6 +89,29 @@ def decoded_size_estimate(b64: str) -> int:
     return n * 3 // 4 - (2 if b64.endswith("==") else 1 if b64.endswith("=") else 0)
 
 
+def decode_body(raw: Any, field: str, limit: int, too_big) -> bytes:
+    """The bytes of a base64 field (REST JSON) or of raw bytes (internal callers)."""
+    if isinstance(raw, (bytes, bytearray)):
+        data = bytes(raw)
+    else:
+        if not isinstance(raw, str):
+            raise RecordError("INVALID_FIELD", f"{field}: the value is not base64 text", [field])
+        if decoded_size_estimate(raw) > limit:
+            raise too_big(limit)
+        try:
+            data = base64.b64decode(raw, validate=False)
+        except (binascii.Error, ValueError):
+            raise RecordError("INVALID_FIELD", f"{field}: invalid base64 value", [field]) from None
+    if len(data) > limit:
+        raise too_big(limit)
+    return data
+
+
+def attachment_too_big(limit: int) -> RecordError:
+    return RecordError("MAXIMUM_SIZE_OF_ATTACHMENT", f"Maximum size of attachment exceeded: an attachment can be "
+                                                     f"at most {limit} bytes", ["Body"])
+
+
 def install(org: "Org") -> None:
     dml = org.dml
     blobs = org.blobs
@@ -96,31 +132,30 @@ def install(org: "Org") -> None:
 
     def version_before_insert(obj, rec, item: Item, txn: Txn) -> None:
         raw = item.extra.get("VersionData")
-        if raw in (None, ""):
-            raise RecordError("REQUIRED_FIELD_MISSING", "Required fields are missing: [VersionData]", ["VersionData"])
-        if isinstance(raw, (bytes, bytearray)):
-            data = bytes(raw)
+        link = rec.get("ContentUrl")
+        if link and raw not in (None, ""):
+            raise RecordError("FIELD_INTEGRITY_EXCEPTION", "Content URL: a web link has no Version Data", ["ContentUrl"])
+        if link:  # a web link: no body, no file type of its own
+            data, ftype, ext = None, "LINK", ""
+            rec["Title"] = rec.get("Title") or link
         else:
-            if not isinstance(raw, str):
-                raise RecordError("INVALID_FIELD", "VersionData: the value is not base64 text", ["VersionData"])
-            limit = int(org.config["content_max_json_bytes"])
-            if decoded_size_estimate(raw) > limit:
-                raise max_size_error(limit)
-            try:
-                data = base64.b64decode(raw, validate=False)
-            except (binascii.Error, ValueError):
-                raise RecordError("INVALID_FIELD", "VersionData: invalid base64 value", ["VersionData"]) from None
-            if len(data) > limit:
-                raise max_size_error(limit)
-        if not rec.get("PathOnClient"):
-            raise RecordError("REQUIRED_FIELD_MISSING", "Required fields are missing: [PathOnClient]",
-                              ["PathOnClient"])
-        ftype, ext = file_type(rec["PathOnClient"])
-        if not rec.get("Title"):
-            base = rec["PathOnClient"].rsplit("/", 1)[-1]
-            rec["Title"] = base.rsplit(".", 1)[0] if "." in base else base
-        rec.update({"FileType": ftype, "FileExtension": ext or None, "ContentSize": len(data),
-                    "Checksum": hashlib.md5(data).hexdigest(), "IsLatest": True})
+            if raw in (None, ""):
+                raise RecordError("REQUIRED_FIELD_MISSING", "Required fields are missing: [VersionData]",
+                                  ["VersionData"])
+            data = decode_body(raw, "VersionData", int(org.config["content_max_json_bytes"]), max_size_error)
+            if not rec.get("PathOnClient"):
+                raise RecordError("REQUIRED_FIELD_MISSING", "Required fields are missing: [PathOnClient]",
+                                  ["PathOnClient"])
+            ftype, ext = file_type(rec["PathOnClient"])
+            if not rec.get("Title"):
+                base = rec["PathOnClient"].rsplit("/", 1)[-1]
+                rec["Title"] = base.rsplit(".", 1)[0] if "." in base else base
+            if ext == NOTE_EXTENSION:
+                data, rec["_TextPreview"] = note_body(data)
+                ftype = "SNOTE"
+        rec.update({"FileType": ftype, "FileExtension": ext or None,
+                    "ContentSize": len(data) if data is not None else None,
+                    "Checksum": hashlib.md5(data).hexdigest() if data is not None else None, "IsLatest": True})
         doc_id = rec.get("ContentDocumentId")
         if doc_id:
             versions = [org.store.get(i) for i in org.store.lookup("ContentVersion", obj.field("ContentDocumentId"),
@@ -131,8 +166,11 @@ def install(org: "Org") -> None:
                     txn.undo.append(("ContentVersion", v["Id"], org.store.put("ContentVersion",
                                                                               dict(v, IsLatest=False))))
             doc = org.store.get(doc_id)
+            if (doc.get("FileType") == "SNOTE") != (ftype == "SNOTE"):
+                raise RecordError("FIELD_INTEGRITY_EXCEPTION", "A note's versions must be notes (.snote), and a "
+                                                               "file's versions files", ["PathOnClient"])
             txn.undo.append(("ContentDocument", doc_id, org.store.put("ContentDocument", dict(
-                doc, Title=rec["Title"], FileType=ftype, FileExtension=ext or None, ContentSize=len(data),
+                doc, Title=rec["Title"], FileType=ftype, FileExtension=ext or None, ContentSize=rec["ContentSize"],
                 LatestPublishedVersionId=rec["Id"], LastModifiedDate=now_sf(), SystemModstamp=now_sf()))))
             if rec.get("FirstPublishLocationId"):
                 raise RecordError("FIELD_INTEGRITY_EXCEPTION", "First Publish Location ID: can only be set on the "
@@ -140,14 +178,17 @@ def install(org: "Org") -> None:
                                   ["FirstPublishLocationId"])
         else:
             doc = internal_put("ContentDocument", {
-                "Title": rec["Title"], "FileType": ftype, "FileExtension": ext or None, "ContentSize": len(data),
+                "Title": rec["Title"], "FileType": ftype, "FileExtension": ext or None, "ContentSize": rec["ContentSize"],
                 "LatestPublishedVersionId": rec["Id"], "PublishStatus": "P", "OwnerId": rec.get("OwnerId"),
             }, rec["CreatedById"], txn)
             rec["ContentDocumentId"] = doc["Id"]
             rec["VersionNumber"] = "1"
-        blobs.write(rec["Id"], data)
-        vid = rec["Id"]
-        txn.on_rollback.append(lambda: blobs.delete(vid))
+        if data is not None:
+            write_blob(rec["Id"], data, txn)
+
+    def write_blob(blob_id: str, data: bytes, txn: Txn) -> None:
+        blobs.write(blob_id, data)
+        txn.on_rollback.append(lambda: blobs.delete(blob_id))
 
     def version_after_insert(obj, rec, item: Item, txn: Txn, user_id: str) -> None:
         loc = rec.get("FirstPublishLocationId")
@@ -181,6 +222,38 @@ def install(org: "Org") -> None:
         return links
 
     dml.hook("cascade", "ContentDocument", doc_children)
+
+    # Attachment ----------------------------------------------------------------------------------
+    def attachment_body(rec, item: Item, txn: Txn, required: bool) -> None:
+        raw = item.extra.get("Body")
+        if raw in (None, ""):
+            if required:
+                raise RecordError("REQUIRED_FIELD_MISSING", "Required fields are missing: [Body]", ["Body"])
+            return
+        data = decode_body(raw, "Body", int(org.config["attachment_max_bytes"]), attachment_too_big)
+        rec["BodyLength"] = len(data)
+        old = blobs.path(rec["Id"])
+        if old.exists():  # an update replaces the body; a rollback puts the old one back
+            previous = old.read_bytes()
+            txn.on_rollback.append(lambda: blobs.write(rec["Id"], previous))
+            blobs.write(rec["Id"], data)
+        else:
+            write_blob(rec["Id"], data, txn)
+
+    dml.hook("before_insert", "Attachment", lambda obj, rec, item, txn: attachment_body(rec, item, txn, True))
+    dml.hook("before_update", "Attachment", lambda obj, rec, old, item, txn: attachment_body(rec, item, txn, False))
+
+    def attachments_of(rec: dict[str, Any], txn: Txn) -> list[str]:
+        f = org.schema.get("Attachment").field("ParentId")
+        return org.store.lookup("Attachment", f, rec["Id"])
+
+    dml.hook("cascade", "*", attachments_of)
+
+    def attachment_deleted(rec: dict[str, Any], txn: Txn) -> list[str]:
+        txn.on_commit.append(lambda: blobs.delete(rec["Id"]))
+        return []
+
+    dml.hook("cascade", "Attachment", attachment_deleted)
 
 
 def read_version_data(org: "Org", version_id: str) -> bytes | None:

@@ -8,14 +8,18 @@ with ``all_or_none`` every record is undone and the others answer
 
 Object-specific behaviour (Case numbers, closed flags, ContentVersion files, direct
 AccountContactRelations...) lives in hooks: ``before_insert``/``before_update`` may change the
-new record, ``after_insert``/``after_update`` may write related records, ``cascade`` names the
-ids a delete takes with it.
+new record, ``after_insert``/``after_update`` may write related records, ``before_delete`` may refuse a
+delete asked for through the API (not one a cascade makes), ``cascade`` names the ids a delete
+takes with it (``"*"``: every object, e.g. a record's attachments).
+
+An object with ``virtual`` set (ContentNote) has no records of its own: ``virtual[name]`` (a
+:class:`View`) answers reads and turns writes into writes on the stored object it views.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
 from crm_migration.sandbox.salesforce.errors import ApiError, RecordError, RequestDecodeError
 from crm_migration.sandbox.salesforce.ids import to18
@@ -66,6 +70,18 @@ class Result:
         return out
 
 
+class View(Protocol):
+    """The records of a virtual object, and how its writes reach the stored object."""
+
+    def get(self, record_id: str) -> dict[str, Any] | None: ...
+
+    def records(self, include_deleted: bool = False) -> Iterable[dict[str, Any]]: ...
+
+    def insert(self, item: "Item", user_id: str, txn: "Txn") -> str: ...
+
+    def update(self, record_id: str, item: "Item", user_id: str, txn: "Txn") -> str: ...
+
+
 class Txn:
     """Undo log plus effects to run on commit / rollback."""
 
@@ -89,6 +105,8 @@ class Dml:
         self.after_insert: dict[str, list[Callable]] = {}
         self.after_update: dict[str, list[Callable]] = {}
         self.cascade: dict[str, list[Callable]] = {}
+        self.before_delete: dict[str, list[Callable]] = {}
+        self.virtual: dict[str, View] = {}
 
     def hook(self, kind: str, sobject: str, fn: Callable) -> None:
         getattr(self, kind).setdefault(sobject.lower(), []).append(fn)
@@ -219,8 +237,9 @@ class Dml:
 
     def _missing(self, obj: SObjectType, rec: dict[str, Any], fields: list[Field] | None = None) -> None:
         pool = fields if fields is not None else list(obj.fields.values())
-        missing = [f.name for f in pool
-                   if not f.nillable and f.type != "boolean" and f.createable and rec.get(f.name) is None]
+        # base64 bodies never sit in the record: the hooks that store them check them
+        missing = [f.name for f in pool if not f.nillable and f.type not in ("boolean", "base64") and f.createable
+                   and rec.get(f.name) is None]
         if missing:
             restricted = [n for n in missing if obj.field(n).restricted and fields is not None]
             if restricted:
@@ -234,6 +253,8 @@ class Dml:
     def insert_one(self, obj: SObjectType, item: Item, user_id: str, txn: Txn, internal: bool = False) -> str:
         if not obj.createable and not internal:
             raise RecordError("INVALID_TYPE_FOR_OPERATION", f"entity type {obj.name} does not support insert")
+        if obj.virtual:
+            return self.virtual[obj.name.lower()].insert(item, user_id, txn)
         rec: dict[str, Any] = {"Id": item.extra.get("_id") or self.org.ids.new(obj.key_prefix)}
         self._apply_values(obj, item, rec, creating=True)
         for f in obj.fields.values():
@@ -267,6 +288,11 @@ class Dml:
         id18 = to18(str(raw_id)) if raw_id is not None else None
         if id18 is None:
             raise RecordError("MALFORMED_ID", f"{obj.label} ID: id value of incorrect type: {raw_id}", ["Id"])
+        if obj.virtual:
+            rec = self.virtual[obj.name.lower()].get(id18)
+            if rec is None:
+                raise RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["Id"])
+            return rec
         rec = self.store.get(id18)
         if rec is None or self.store.sobject_of(id18) != obj.name.lower():
             if self.schema.object_for_id(id18) not in (None, obj):
@@ -280,6 +306,8 @@ class Dml:
         if not obj.updateable:
             raise RecordError("INVALID_TYPE_FOR_OPERATION", f"entity type {obj.name} does not support update")
         old = self.target_record(obj, raw_id)
+        if obj.virtual:
+            return self.virtual[obj.name.lower()].update(old["Id"], item, user_id, txn)
         rec = dict(old)
         changed = self._apply_values(obj, item, rec, creating=False)
         self._missing(obj, rec, changed)
@@ -323,6 +351,10 @@ class Dml:
             raise RecordError("MALFORMED_ID", f"malformed id {raw_id}", [])
         rec = self.store.get(id18)
         sobject = self.store.sobject_of(id18)
+        if expect is not None and expect.virtual:  # deleting a note deletes its document
+            if self.virtual[expect.name.lower()].get(id18) is None:
+                raise RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
+            expect = self.schema.get(expect.virtual)
         if rec is None or (expect is not None and sobject != expect.name.lower()):
             raise RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
         if rec.get("IsDeleted") and not hard:
@@ -330,7 +362,7 @@ class Dml:
         obj = self.schema.get(sobject)
         if not obj.deletable:
             raise RecordError("INVALID_TYPE_FOR_OPERATION", f"entity type {obj.name} does not support delete")
-        for fn in self.cascade.get(sobject, []):
+        for fn in self.cascade.get(sobject, []) + self.cascade.get("*", []):
             for child in fn(rec, txn):
                 if child != id18 and self.store.get(child) is not None:
                     child_rec = self.store.get(child)
@@ -416,5 +448,11 @@ class Dml:
 
     def delete(self, ids: list[Any], user_id: str, all_or_none: bool = False, hard: bool = False,
                expect: SObjectType | None = None) -> list[Result]:
-        ops = [lambda txn, rid=rid: (self.delete_one(rid, hard, user_id, txn, expect), False) for rid in ids]
-        return self.run(ops, all_or_none)
+        def op(txn: Txn, rid: Any) -> tuple[str, bool]:
+            rec = self.store.get(to18(str(rid)) or "")
+            if rec is not None and not rec.get("IsDeleted"):
+                for fn in self.before_delete.get(self.store.sobject_of(rec["Id"]) or "", []):
+                    fn(rec)
+            return self.delete_one(rid, hard, user_id, txn, expect), False
+
+        return self.run([lambda txn, rid=rid: op(txn, rid) for rid in ids], all_or_none)

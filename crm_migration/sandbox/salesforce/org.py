@@ -18,22 +18,29 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from crm_migration.sandbox.salesforce import behaviour, content
+from crm_migration.sandbox.salesforce import behaviour, content, notes
 from crm_migration.sandbox.salesforce.content import Blobs
 from crm_migration.sandbox.salesforce.dml import Dml, Txn
 from crm_migration.sandbox.salesforce.errors import RecordError
 from crm_migration.sandbox.salesforce.ids import IdFactory
 from crm_migration.sandbox.salesforce.schema import Schema
 from crm_migration.sandbox.salesforce.store import Store
+from crm_migration.sandbox.salesforce.values import now_sf
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "daily_api_limit": 100_000,
     "session_ttl_seconds": 7200,
     "content_max_json_bytes": 25 * 1024 * 1024,
+    "attachment_max_bytes": 25 * 1024 * 1024,
     "query_batch_size": 2000,
     "daily_bulk_query_jobs": 10_000,
 }
 INTEGRATION_USERNAME = "integration@sandbox.local"
+# The profiles every org has (Name -> UserType); a user's type comes from its profile.
+PROFILES = {"System Administrator": "Standard", "Standard User": "Standard",
+            "Partner Community User": "PowerPartner", "Customer Community User": "CspLitePortal"}
+USER_DEFAULTS = {"TimeZoneSidKey": "GMT", "LocaleSidKey": "en_US", "EmailEncodingKey": "UTF-8",
+                 "LanguageLocaleKey": "en_US"}
 
 
 def _random(n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
@@ -109,6 +116,7 @@ class Org:
         self.dml = Dml(self)
         behaviour.install(self)
         content.install(self)
+        notes.install(self)
         self.stats = Stats()
         self.usage = self.store.meta_get("api_usage", {"day": "", "count": 0})
         self._usage_saved = time.monotonic()
@@ -116,6 +124,7 @@ class Org:
         self.tokens: dict[str, dict[str, Any]] = self.store.kv_all("tokens")
         self.tokens_lock = threading.Lock()
         self.cursors: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.profiles = self._ensure_profiles()
         self.integration_user_id = self._ensure_integration_user()
 
     # -- counters / persistence -------------------------------------------------------------------
@@ -197,6 +206,22 @@ class Org:
         self.store.kv_delete("tokens", token)
 
     # -- users --------------------------------------------------------------------------------------
+    def _ensure_profiles(self) -> dict[str, str]:
+        """Profile name -> Id; profiles are metadata, so they are written directly, once."""
+        have = {r["Name"]: r["Id"] for r in self.store.all("Profile")}
+        with self.store.lock:
+            for name, user_type in PROFILES.items():
+                if name not in have:
+                    now = now_sf()
+                    rec = {"Id": self.ids.new("00e"), "Name": name, "UserType": user_type, "Description": None,
+                           "IsDeleted": False, "CreatedDate": now, "CreatedById": None, "LastModifiedDate": now,
+                           "LastModifiedById": None, "SystemModstamp": now}
+                    self.store.put("Profile", rec)
+                    have[name] = rec["Id"]
+            self.persist_counters()
+            self.store.flush()
+        return have
+
     def _ensure_integration_user(self) -> str:
         uname = self.credentials["username"]
         user_obj = self.schema.get("User")
@@ -206,7 +231,9 @@ class Org:
         # the very first user creates itself
         bootstrap = self.ids.new("005")
         results = self.create_users([{"Username": uname, "Email": uname, "FirstName": "Integration",
-                                      "LastName": "User", "IsActive": True}], creator=bootstrap, fixed_id=bootstrap)
+                                      "LastName": "User", "IsActive": True,
+                                      "ProfileId": self.profiles["System Administrator"]}],
+                                    creator=bootstrap, fixed_id=bootstrap)
         if not results[0].success:
             raise RuntimeError(results[0].errors[0].message)
         return results[0].id
@@ -223,7 +250,9 @@ class Org:
                 body.setdefault("IsActive", True)
                 if not body.get("Alias"):
                     body["Alias"] = ((body.get("FirstName") or "")[:1] + (body.get("LastName") or "u")[:4]).lower()
-                body.setdefault("TimeZoneSidKey", "GMT")
+                for key, value in USER_DEFAULTS.items():
+                    body.setdefault(key, value)
+                body.setdefault("ProfileId", self.profiles["Standard User"])
                 try:
                     item = self.dml.prepare_json(user_obj, body)
                 except Exception as exc:  # noqa: BLE001 - surfaced as a per-user error
@@ -236,7 +265,7 @@ class Org:
 
     def reset(self, schema: bool = False) -> None:
         with self.store.lock:
-            self.store.delete_all(keep=("user",))
+            self.store.delete_all(keep=("user", "profile"))
             self.blobs.clear()
             self.cursors.clear()
             if schema:

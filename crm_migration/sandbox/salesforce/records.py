@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from crm_migration.sandbox.salesforce import soql
 from crm_migration.sandbox.salesforce.errors import ApiError
-from crm_migration.sandbox.salesforce.schema import SObjectType
+from crm_migration.sandbox.salesforce.schema import Field, SObjectType
 from crm_migration.sandbox.salesforce.values import to_json
 
 if TYPE_CHECKING:
@@ -25,6 +25,13 @@ def attributes(sobject: str, rid: str | None, version: str) -> dict[str, Any]:
     return out
 
 
+def blob_url(obj_name: str, f: Field, rec: dict[str, Any], version: str) -> str | None:
+    """A base64 field's value in REST answers: the URL of the body (none for a web link's version)."""
+    if rec.get("FileType") == "LINK":
+        return None
+    return f"/services/data/{version}/sobjects/{obj_name}/{rec['Id']}/{f.name}"
+
+
 def record_json(obj: SObjectType, rec: dict[str, Any], version: str, fields: list[str] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"attributes": attributes(obj.name, rec["Id"], version)}
     wanted = obj.fields.values() if not fields else [obj.field(n) for n in fields]
@@ -32,7 +39,7 @@ def record_json(obj: SObjectType, rec: dict[str, Any], version: str, fields: lis
         if f is None:
             continue
         if f.type == "base64":
-            out[f.name] = f"/services/data/{version}/sobjects/{obj.name}/{rec['Id']}/{f.name}"
+            out[f.name] = blob_url(obj.name, f, rec, version)
         else:
             out[f.name] = to_json(f, rec.get(f.name))
     return out
@@ -63,12 +70,21 @@ class QueryRunner:
     def compile(self, q: str) -> soql.Compiled:
         if not q or not q.strip():
             raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
-        return soql.compile_query(q, self.org.schema)
+        compiled = soql.compile_query(q, self.org.schema)
+        if compiled.obj.name == "ContentDocumentLink" and not soql.filters_on(
+                compiled, {"Id", "ContentDocumentId", "LinkedEntityId"}):
+            raise ApiError(400, "MALFORMED_QUERY", "Implementation restriction: ContentDocumentLink requires a filter "
+                                                   "by a single Id on ContentDocumentId or LinkedEntityId using the "
+                                                   "equals operator or multiple Id's using the IN operator.")
+        return compiled
 
     def select(self, compiled: soql.Compiled, include_deleted: bool = False) -> list[dict[str, Any]]:
         store = self.org.store
         obj = compiled.obj
         with store.lock:
+            if obj.virtual:
+                pool = list(self.org.dml.virtual[obj.name.lower()].records(include_deleted))
+                return soql.run(compiled, pool, self.fetch, self.type_of)
             ids = None if include_deleted else soql.index_candidates(
                 compiled, lambda f, v: store.lookup(obj.name, f, v))
             if ids is not None:
@@ -81,7 +97,10 @@ class QueryRunner:
     def render(self, compiled: soql.Compiled, rec: dict[str, Any], version: str) -> dict[str, Any]:
         out: dict[str, Any] = {"attributes": attributes(compiled.obj.name, rec.get("Id"), version)}
         for path in compiled.q.select:
-            self._put(out, rec, path, version)
+            if len(path.parts) == 1 and path.fields[0].type == "base64":
+                out[path.fields[0].name] = blob_url(compiled.obj.name, path.fields[0], rec, version)
+            else:
+                self._put(out, rec, path, version)
         return out
 
     def _put(self, out: dict[str, Any], rec: dict[str, Any], path: soql.Path, version: str) -> None:

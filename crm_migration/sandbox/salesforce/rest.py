@@ -73,11 +73,26 @@ def bool_param(value: str | None) -> bool:
     return str(value).lower() == "true"
 
 
+def stored_record(org: "Org", obj: SObjectType, id18: str) -> dict[str, Any] | None:
+    """The record ``id18`` of ``obj`` (of a virtual object: its view), or None."""
+    if obj.virtual:
+        view = org.dml.virtual[obj.name.lower()].get(id18)
+        return view or None
+    rec = org.store.get(id18)
+    return rec if rec is not None and org.store.sobject_of(id18) == obj.name.lower() else None
+
+
+def blob_id(obj: SObjectType, rec: dict[str, Any]) -> str:
+    """Where a record's base64 body is stored: a note's is its latest version's."""
+    return rec.get("LatestPublishedVersionId") if obj.virtual else rec["Id"]
+
+
 def rest_record(org: "Org", obj: SObjectType, raw_id: str) -> dict[str, Any]:
     id18 = to18(raw_id)
-    if id18 is None or org.schema.object_for_id(id18) is not obj:
+    target = org.schema.get(obj.virtual) if obj.virtual else obj
+    if id18 is None or org.schema.object_for_id(id18) is not target:
         raise ApiError(404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {raw_id}")
-    rec = org.store.get(id18)
+    rec = stored_record(org, obj, id18) if obj.virtual else org.store.get(id18)
     if rec is None:
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
     if rec.get("IsDeleted"):
@@ -199,8 +214,8 @@ async def sobject_sub(request: Request) -> Response:
     if to18(a) and blob is not None and blob.type == "base64":
         if request.method != "GET":
             raise ApiError(405, "METHOD_NOT_ALLOWED", "Only GET is allowed")
-        rest_record(org, obj, a)
-        data = read_version_data(org, to18(a))
+        rec = rest_record(org, obj, a)
+        data = read_version_data(org, blob_id(obj, rec))
         if data is None:
             raise not_found()
         return Response(data, media_type="application/octet-stream")
@@ -312,8 +327,8 @@ async def collections_typed(request: Request) -> JSONResponse:
     with org.store.lock:
         for raw in ids:
             id18 = to18(raw)
-            rec = org.store.get(id18) if id18 else None
-            ok = rec is not None and not rec.get("IsDeleted") and org.store.sobject_of(id18) == obj.name.lower()
+            rec = stored_record(org, obj, id18) if id18 else None
+            ok = rec is not None and not rec.get("IsDeleted")
             out.append(record_json(obj, rec, version(request), fields) if ok else None)
     return JSONResponse(out)
 

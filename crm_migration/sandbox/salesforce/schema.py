@@ -57,6 +57,7 @@ class Field:
     value_set: str | None = None  # the StandardValueSet this picklist uses
     tooling_id: str | None = None  # CustomField id when custom
     force_index: bool = False  # index a lookup the sandbox itself searches by (junction objects)
+    cascade_delete: bool = False  # a master-detail field: deleting the master deletes this record
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -111,7 +112,7 @@ def describe_field(f: Field) -> dict[str, Any]:
     return {
         "aggregatable": sortable, "aiPredictionField": False, "autoNumber": False,
         "byteLength": f.length * 3 if text else 0, "calculated": f.calculated,
-        "calculatedFormula": None, "cascadeDelete": False, "caseSensitive": f.case_sensitive,
+        "calculatedFormula": None, "cascadeDelete": f.cascade_delete, "caseSensitive": f.case_sensitive,
         "compoundFieldName": None, "controllerName": None, "createable": f.createable,
         "custom": f.custom, "defaultValue": f.default_value if f.type == "boolean" else None,
         "defaultValueFormula": None, "defaultedOnCreate": f.defaulted_on_create,
@@ -151,6 +152,7 @@ class SObjectType:
     queryable: bool = True
     fields: dict[str, Field] = field(default_factory=dict)  # lower-case name -> Field
     tooling_id: str | None = None
+    virtual: str | None = None  # a view over this stored object's records (ContentNote over ContentDocument)
 
     def add(self, f: Field) -> Field:
         self.fields[f.name.lower()] = f
@@ -196,8 +198,8 @@ def PH(name: str, **kw: Any) -> Field:
     return Field(name, "phone", length=40, **kw)
 
 
-def URL(name: str, **kw: Any) -> Field:
-    return Field(name, "url", length=255, **kw)
+def URL(name: str, length: int = 255, **kw: Any) -> Field:
+    return Field(name, "url", length=length, **kw)
 
 
 def PL(name: str, values: list[str], default: str | None = None, restricted: bool = False,
@@ -272,7 +274,9 @@ INDUSTRIES = ["Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals",
               "Telecommunications", "Transportation", "Utilities", "Other"]
 SOURCES = ["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"]
 SALUTATIONS = ["Mr.", "Ms.", "Mrs.", "Dr.", "Prof.", "Mx."]
-ACTIVITY_WHAT = ["Account", "Opportunity", "Case"]  # custom objects are added when created
+ACTIVITY_WHAT = ["Account", "Opportunity", "Case", "Campaign"]  # custom objects are added when created
+FILE_PARENTS = ["Account", "Contact", "Lead", "Opportunity", "Case", "Campaign", "Task", "Event", "User"]
+USER_TYPES = ["Standard", "PowerPartner", "PowerCustomerSuccess", "CustomerSuccess", "CspLitePortal", "Guest"]
 ADDRESS = ["Street", "City", "State", "PostalCode", "Country"]
 
 
@@ -294,12 +298,23 @@ def standard_objects() -> dict[str, SObjectType]:
             EM("Email", nillable=False, id_lookup=False),
             S("FirstName", 40), S("LastName", 80, nillable=False),
             S("Name", 121, name_field=True, id_lookup=True, **RO),
-            S("Alias", 8), B("IsActive", True), S("Title", 80), S("Department", 80),
-            PH("Phone"), PH("MobilePhone"),
-            REF("ProfileId", ["Profile"], "Profile"),
+            S("Alias", 8, nillable=False), B("IsActive", True), S("Title", 80), S("Department", 80),
+            S("CompanyName", 80), PH("Phone"), PH("MobilePhone"),
+            REF("ProfileId", ["Profile"], "Profile", nillable=False),
+            PL("UserType", USER_TYPES, **RO),
+            REF("ContactId", ["Contact"], "Contact", updateable=False, force_index=True),
+            REF("AccountId", ["Account"], "Account", **RO),
+            B("IsPortalEnabled", label="Is Portal Enabled", **RO),
             REF("ManagerId", ["User"], "Manager"),
-            S("TimeZoneSidKey", 40, defaulted_on_create=True),
+            S("TimeZoneSidKey", 40, nillable=False, label="Time Zone"),
+            S("LocaleSidKey", 40, nillable=False, label="Locale"),
+            S("EmailEncodingKey", 40, nillable=False, label="Email Encoding"),
+            S("LanguageLocaleKey", 40, nillable=False, label="Language"),
             S("FederationIdentifier", 512, id_lookup=True),
+        ], owner=False, deletable=False),
+        _obj("Profile", "00e", [
+            S("Name", 255, nillable=False, name_field=True, **RO),
+            PL("UserType", USER_TYPES, **RO), TA("Description", 255, **RO),
         ], owner=False, createable=False, updateable=False, deletable=False),
         _obj("Account", "001", [
             S("Name", 255, nillable=False, name_field=True, label="Account Name"),
@@ -317,6 +332,7 @@ def standard_objects() -> dict[str, SObjectType]:
             PH("Phone", label="Account Phone"), PH("Fax", label="Account Fax"), URL("Website"),
             S("TickerSymbol", 20), S("Sic", 20, label="SIC Code"),
             TA("Description", 32000, label="Account Description"),
+            B("IsPartner", label="Partner Account"),
             *_address("Billing"), *_address("Shipping"),
         ]),
         _obj("Contact", "003", [
@@ -428,12 +444,14 @@ def standard_objects() -> dict[str, SObjectType]:
             PL("EventSubtype", ["Event"], updateable=False),
         ], label="Event"),
         _obj("EventRelation", "0RE", [
-            REF("RelationId", ["Contact", "Lead", "User"], "Relation", nillable=False, updateable=False),
+            REF("RelationId", ["Contact", "Lead", "User", *ACTIVITY_WHAT], "Relation", nillable=False,
+                updateable=False, force_index=True),
             REF("EventId", ["Event"], "Event", nillable=False, updateable=False, force_index=True),
-            PL("Status", ["New", "Declined", "Accepted"], default="New"),
+            PL("Status", ["New", "Declined", "Accepted", "Uninvited"], default="New"),
             DT("RespondedDate"), S("Response", 255),
-            B("IsInvitee", True, label="Invitee"), B("IsParent", label="Parent"),
-            B("IsWhat", label="Is What", **RO),
+            B("IsInvitee", label="Invitee"), B("IsParent", label="Parent"),
+            B("IsWhat", label="Is What", updateable=False),
+            REF("AccountId", ["Account"], "Account", **RO),
         ], owner=False),
         _obj("AccountContactRelation", "07k", [
             REF("AccountId", ["Account"], "Account", nillable=False, updateable=False, force_index=True),
@@ -457,8 +475,8 @@ def standard_objects() -> dict[str, SObjectType]:
             S("Title", 255, nillable=False, name_field=True, defaulted_on_create=True),
             S("PathOnClient", 500, updateable=False),
             Field("VersionData", "base64", label="Version Data", updateable=False),
-            REF("FirstPublishLocationId", ["Account", "Contact", "Lead", "Opportunity", "Case", "User"],
-                "FirstPublishLocation", updateable=False),
+            REF("FirstPublishLocationId", list(FILE_PARENTS), "FirstPublishLocation", updateable=False),
+            URL("ContentUrl", length=1300, label="Content URL", updateable=False),
             TA("Description", 1000), S("ReasonForChange", 1000, label="Reason For Change"),
             S("FileType", 20, **RO), S("FileExtension", 40, **RO), INT("ContentSize", label="Size", **RO),
             S("Checksum", 50, **RO), S("VersionNumber", 20, **RO), B("IsLatest", **RO),
@@ -468,14 +486,59 @@ def standard_objects() -> dict[str, SObjectType]:
             DT("ContentModifiedDate"),
         ], deletable=False),
         _obj("ContentDocumentLink", "06A", [
-            REF("LinkedEntityId", ["Account", "Contact", "Lead", "Opportunity", "Case", "User"],
-                "LinkedEntity", nillable=False, updateable=False, force_index=True),
+            REF("LinkedEntityId", list(FILE_PARENTS), "LinkedEntity", nillable=False, updateable=False,
+                force_index=True),
             REF("ContentDocumentId", ["ContentDocument"], "ContentDocument", nillable=False,
                 updateable=False, force_index=True),
             PL("ShareType", ["V", "C", "I"], default="V", restricted=True, nillable=False),
             PL("Visibility", ["AllUsers", "InternalUsers", "SharedUsers"], default="AllUsers",
                restricted=True),
         ], owner=False),
+        # A note (Winter '16 notes): a view over ContentDocuments whose file type is SNOTE (see notes.py)
+        _obj("ContentNote", "069", [
+            S("Title", 255, nillable=False, name_field=True),
+            Field("Content", "base64", label="Content"),
+            S("TextPreview", 255, **RO), S("FileType", 20, **RO), S("FileExtension", 40, **RO),
+            INT("ContentSize", label="Size", **RO), B("IsReadOnly", label="Is Read Only", **RO),
+            REF("LatestPublishedVersionId", ["ContentVersion"], "LatestPublishedVersion", **RO),
+            PL("SharingPrivacy", ["N", "P"], default="N", **RO), DT("ContentModifiedDate", **RO),
+        ], virtual="ContentDocument"),
+        _obj("Campaign", "701", [
+            S("Name", 80, nillable=False, name_field=True, label="Campaign Name"),
+            REF("ParentId", ["Campaign"], "Parent", label="Parent Campaign ID"),
+            PL("Type", ["Advertisement", "Banner Ads", "Conference", "Direct Mail", "Email", "Partners",
+                        "Public Relations", "Referral Program", "Telemarketing", "Trade Show", "Webinar",
+                        "Other"], value_set="CampaignType"),
+            PL("Status", ["Planned", "In Progress", "Completed", "Aborted"], value_set="CampaignStatus"),
+            D("StartDate"), D("EndDate"),
+            DBL("ExpectedRevenue", "currency", precision=18, scale=0, label="Expected Revenue in Campaign"),
+            DBL("BudgetedCost", "currency", precision=18, scale=0, label="Budgeted Cost in Campaign"),
+            DBL("ActualCost", "currency", precision=18, scale=0, label="Actual Cost in Campaign"),
+            DBL("ExpectedResponse", "percent", precision=10, scale=2, label="Expected Response (%)"),
+            DBL("NumberSent", precision=18, scale=0, label="Num Sent in Campaign"),
+            B("IsActive", label="Active"), TA("Description", 32000),
+        ]),
+        _obj("CampaignMemberStatus", "01Y", [
+            REF("CampaignId", ["Campaign"], "Campaign", nillable=False, updateable=False, force_index=True),
+            S("Label", 765, nillable=False, label="Member Status"), INT("SortOrder", 9),
+            B("IsDefault", label="Default"), B("HasResponded", label="Responded"),
+        ], owner=False, plural="Campaign Member Statuses"),
+        _obj("CampaignMember", "00v", [
+            REF("CampaignId", ["Campaign"], "Campaign", nillable=False, updateable=False, force_index=True),
+            REF("LeadId", ["Lead"], "Lead", updateable=False, force_index=True),
+            REF("ContactId", ["Contact"], "Contact", updateable=False, force_index=True),
+            PL("Status", ["Sent", "Responded"], defaulted=True),
+            B("HasResponded", label="Responded", **RO), D("FirstRespondedDate", **RO),
+            S("Type", 40, **RO), REF("LeadOrContactId", ["Lead", "Contact"], "LeadOrContact", **RO),
+        ], owner=False),
+        # Legacy attachments (Notes & Attachments before Files): the body is stored as a file, like VersionData
+        _obj("Attachment", "00P", [
+            REF("ParentId", list(FILE_PARENTS[:-1]), "Parent", nillable=False, updateable=False,
+                force_index=True),
+            S("Name", 255, nillable=False, name_field=True, label="File Name"),
+            Field("Body", "base64", nillable=False), INT("BodyLength", label="Body Length", **RO),
+            S("ContentType", 120), TA("Description", 500), B("IsPrivate", label="Private"),
+        ]),
     ]
     out = {o.name.lower(): o for o in objs}
     # the polymorphic lists of activities and files grow with custom objects; keep them shared
@@ -483,8 +546,9 @@ def standard_objects() -> dict[str, SObjectType]:
 
 
 # which lookups may point at any (custom) object that has activities / files enabled
-POLY_GROWS = {("task", "whatid"), ("event", "whatid"), ("contentversion", "firstpublishlocationid"),
-              ("contentdocumentlink", "linkedentityid")}
+POLY_GROWS = {("task", "whatid"), ("event", "whatid"), ("eventrelation", "relationid"),
+              ("contentversion", "firstpublishlocationid"), ("contentdocumentlink", "linkedentityid"),
+              ("attachment", "parentid")}
 
 # --------------------------------------------------------------------------------------------
 # Customisations (Tooling API metadata -> Field)
@@ -574,7 +638,7 @@ def field_from_metadata(api_name: str, md: dict[str, Any], schema: "Schema") -> 
         kw["relationship_name"] = api_name[:-3] + "__r"
         kw["length"] = 18
         if mtype == "MasterDetail":
-            kw["nillable"] = False
+            kw.update(nillable=False, cascade_delete=True, force_index=True)
     if md.get("externalId"):
         if ftype not in ("string", "email", "double", "int"):
             raise SchemaError("FIELD_INTEGRITY_EXCEPTION",
@@ -596,7 +660,7 @@ class Schema:
         self.custom_objects: list[dict[str, Any]] = []  # {"id","fullName","metadata","keyPrefix"}
         self.custom_fields: list[dict[str, Any]] = []  # {"id","fullName","metadata"}
         self.value_sets: dict[str, list[dict[str, Any]]] = {}  # name -> standardValue list
-        self._by_prefix = {o.key_prefix: o for o in self.objects.values()}
+        self._by_prefix = {o.key_prefix: o for o in self.objects.values() if not o.virtual}
 
     # -- look-ups ---------------------------------------------------------------------------
     def get(self, name: str) -> SObjectType | None:
@@ -719,7 +783,7 @@ def describe_object(obj: SObjectType, base: str, schema: Schema | None = None) -
             for f in other.fields.values():
                 if f.type == "reference" and obj.name in f.reference_to and f.relationship_name \
                         and f.name not in ("CreatedById", "LastModifiedById", "OwnerId"):
-                    children.append({"cascadeDelete": False, "childSObject": other.name,
+                    children.append({"cascadeDelete": f.cascade_delete, "childSObject": other.name,
                                      "deprecatedAndHidden": False, "field": f.name,
                                      "junctionIdListNames": [], "junctionReferenceTo": [],
                                      "relationshipName": None, "restrictedDelete": False})

@@ -619,6 +619,14 @@ def run(compiled: Compiled, records: Iterable[dict[str, Any]], fetch: Callable[[
     return rows
 
 
+def filters_on(compiled: Compiled, names: set[str]) -> bool:
+    """Whether the WHERE clause pins one of the fields ``names`` with ``=`` or ``IN`` (at its top level)."""
+    where = compiled.q.where
+    conds = where[1] if where is not None and where[0] == "and" else [where] if where is not None else []
+    return any(len(c[1].parts) == 1 and c[1].leaf is not None and c[1].leaf.name in names
+               for c in conds if (c[0] == "cmp" and c[2] == "=") or (c[0] == "in" and not c[3]))
+
+
 def index_candidates(compiled: Compiled, lookup: Callable[[Field, Any], list[str]]) -> list[str] | None:
     """Ids that can match when the WHERE clause pins an indexed field (= or IN); else None."""
     where = compiled.q.where

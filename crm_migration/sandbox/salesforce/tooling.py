@@ -4,10 +4,13 @@
   adds the field at once (describe shows it); a second field of the same name answers
   DUPLICATE_DEVELOPER_NAME. ``GET``/``PATCH``/``DELETE tooling/sobjects/CustomField/{id}``.
   Metadata ``type`` may be Text, TextArea, LongTextArea, Html, Number, Checkbox, Date, DateTime,
-  Email, Phone, Url, Picklist, MultiselectPicklist, Currency, Percent, Lookup, MasterDetail.
+  Email, Phone, Url, Picklist, MultiselectPicklist, Currency, Percent, Lookup, MasterDetail (to any
+  standard or custom object; a master-detail field is required and deleting the master deletes
+  the details). Custom fields may be added to any object, User and AccountContactRelation included.
 - ``POST tooling/sobjects/CustomObject`` ``{"FullName": "Foo__c", "Metadata": {"label",
   "pluralLabel", "nameField": {"type": "Text", "label"}, ...}}`` creates a custom object with
-  Name and OwnerId (key prefixes a00, a01, ...). Tasks, events and files may relate to it.
+  Name and OwnerId (key prefixes a00, a01, ...). Tasks, events (and their EventRelations), files
+  and attachments may relate to it.
 - Standard picklists are edited through ``StandardValueSet`` (one record per value set, e.g.
   ``CaseStatus``, ``CaseOrigin``, ``TaskType``, ``TaskStatus``, ``LeadSource``, ``Industry``):
   find its Id with ``tooling/query?q=SELECT Id, MasterLabel FROM StandardValueSet WHERE

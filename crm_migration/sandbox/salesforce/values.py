@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from crm_migration.sandbox.salesforce.errors import RecordError, RequestDecodeError
@@ -168,7 +169,8 @@ def validate(f: Field, value: Any) -> Any:
                               f"{f.label}: value outside of valid range on numeric field: {value}", [f.name])
         return value
     if t in ("double", "currency", "percent"):
-        value = round(value, f.scale) if f.scale is not None else value
+        if f.scale is not None:  # Salesforce rounds half up, not to even
+            value = float(Decimal(repr(value)).quantize(Decimal(1).scaleb(-f.scale), rounding=ROUND_HALF_UP))
         limit = 10 ** (f.precision - f.scale) if f.precision else None
         if limit is not None and abs(value) >= limit:
             raise RecordError("NUMBER_OUTSIDE_VALID_RANGE",
