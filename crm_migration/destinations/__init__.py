@@ -67,6 +67,25 @@ KINDS: dict[str, DestinationKind] = {
             sandbox={"SALESFORCE_INSTANCE_URL": "url", "SALESFORCE_CLIENT_ID": "client_id",
                      "SALESFORCE_CLIENT_SECRET": "client_secret", "SALESFORCE_CA_FILE": "ca_file"},
         ),
+        DestinationKind(
+            "zoho", "crm_migration.destinations.zoho:ZohoDestination",
+            settings={"api_domain": "ZOHO_API_DOMAIN", "accounts_url": "ZOHO_ACCOUNTS_URL",
+                      "file_upload_url": "ZOHO_FILE_UPLOAD_URL", "client_id": "ZOHO_CLIENT_ID",
+                      "client_secret": "ZOHO_CLIENT_SECRET"},
+            optional={"refresh_token": "ZOHO_REFRESH_TOKEN", "ca_file": "ZOHO_CA_FILE"},
+            sandbox={"ZOHO_API_DOMAIN": "url", "ZOHO_ACCOUNTS_URL": "url", "ZOHO_FILE_UPLOAD_URL": "url",
+                     "ZOHO_CLIENT_ID": "client_id", "ZOHO_CLIENT_SECRET": "client_secret",
+                     "ZOHO_REFRESH_TOKEN": "refresh_token", "ZOHO_CA_FILE": "ca_file"},
+        ),
+        DestinationKind(
+            "dataverse", "crm_migration.destinations.dataverse:DataverseDestination",
+            settings={"environment_url": "DATAVERSE_ENVIRONMENT_URL", "authority": "DATAVERSE_AUTHORITY",
+                      "client_id": "DATAVERSE_CLIENT_ID", "client_secret": "DATAVERSE_CLIENT_SECRET"},
+            optional={"ca_file": "DATAVERSE_CA_FILE"},
+            sandbox={"DATAVERSE_ENVIRONMENT_URL": "url", "DATAVERSE_AUTHORITY": "url+/{tenant_id}",
+                     "DATAVERSE_CLIENT_ID": "client_id", "DATAVERSE_CLIENT_SECRET": "client_secret",
+                     "DATAVERSE_CA_FILE": "ca_file"},
+        ),
     )
 }
 

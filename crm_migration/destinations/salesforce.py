@@ -126,6 +126,9 @@ class SalesforceDestination(ConfigurableResource):
     bulk_threshold: int = 2000
     max_file_bytes: int = 25 * 1024 * 1024
     bulk_poll_seconds: float = 0.2
+    # The destination org's optional settings (CA file, username login) may come from SALESFORCE_* variables,
+    # read when it connects; another org reached with this class (a Salesforce-based source) turns that off.
+    env_fallback: bool = True
 
     _sf: Salesforce | None = PrivateAttr(default=None)
     _session: requests.Session | None = PrivateAttr(default=None)
@@ -147,7 +150,7 @@ class SalesforceDestination(ConfigurableResource):
         if self._session is None:
             session = requests.Session()
             # The CA file of a sandbox (or a corporate proxy); a real org needs none. Read when the resource is used.
-            ca_file = self.ca_file or os.environ.get("SALESFORCE_CA_FILE")
+            ca_file = self.ca_file or self._env("SALESFORCE_CA_FILE")
             if ca_file:
                 # requests lets REQUESTS_CA_BUNDLE override session.verify; keep the env's proxies, not its CA.
                 session.trust_env = False
@@ -156,6 +159,9 @@ class SalesforceDestination(ConfigurableResource):
             session.hooks["response"].append(self._remember_retry_after)
             self._session = session
         return self._session
+
+    def _env(self, name: str) -> str | None:
+        return os.environ.get(name) if self.env_fallback else None
 
     def _remember_retry_after(self, response: requests.Response, *args, **kwargs) -> None:
         value = response.headers.get("Retry-After")
@@ -166,10 +172,10 @@ class SalesforceDestination(ConfigurableResource):
 
     def _authenticate(self) -> None:
         form = {"client_id": self.client_id, "client_secret": self.client_secret}
-        username = self.username or os.environ.get("SALESFORCE_USERNAME")
+        username = self.username or self._env("SALESFORCE_USERNAME")
         if username:
-            password = self.password or os.environ.get("SALESFORCE_PASSWORD", "")
-            token = self.security_token or os.environ.get("SALESFORCE_SECURITY_TOKEN", "")
+            password = self.password or self._env("SALESFORCE_PASSWORD") or ""
+            token = self.security_token or self._env("SALESFORCE_SECURITY_TOKEN") or ""
             form |= {"grant_type": "password", "username": username, "password": password + token}
         else:
             form["grant_type"] = "client_credentials"
@@ -243,7 +249,8 @@ class SalesforceDestination(ConfigurableResource):
         return result
 
     def users(self) -> pd.DataFrame:
-        rows = self._call(lambda sf: sf.query_all("SELECT Id, Email, IsActive, Name FROM User")["records"])
+        # Internal users only: partner and community users cannot own what a migration brings in.
+        rows = self._call(lambda sf: sf.query_all("SELECT Id, Email, IsActive, Name FROM User WHERE UserType = 'Standard'")["records"])
         return pd.DataFrame(
             {"id": [r["Id"] for r in rows], "email": [(r.get("Email") or "").lower() for r in rows],
              "active": [bool(r.get("IsActive")) for r in rows], "name": [r.get("Name") for r in rows]},
@@ -433,7 +440,6 @@ class SalesforceDestination(ConfigurableResource):
                 return {"external_id": ext_id, "destination_id": current["destination_id"], "action": "unchanged"}
             record.pop("FirstPublishLocationId", None)
             record["ContentDocumentId"] = current["ContentDocumentId"]
-        record.pop("PathOnClient", None)
         record["ContentUrl"] = url
         try:
             answer = self._call(self._create_file_once(obj, ext_field, ext_id, {"ContentUrl": url}, record))

@@ -12,3 +12,9 @@ Start it with ``crm-migration sandbox serve dataverse --state-dir DIR`` or
 ``crm_migration.sandbox.start_sandbox("dataverse", DIR)``; the authority for msal is
 ``<url>/<tenant_id>`` and the environment URL is ``<url>``.
 """
+
+
+def admin_user(user: dict) -> dict:
+    """A demo user (email, first_name, last_name, active) as this sandbox's admin API takes it: a systemuser."""
+    return {"internalemailaddress": user["email"], "firstname": user["first_name"],
+            "lastname": user["last_name"] or user["first_name"], "isdisabled": not user["active"]}
