@@ -38,8 +38,7 @@ def select_slice(pair: Pair, manifest: RunManifest, source: Source) -> dict[str,
     if manifest.kind == "full":
         return None
     export = as_location(manifest.export_dir)
-    frames = {name: source.read(export, m.source.object, aliases(pair.settings)).table.to_pandas()
-              for name, m in pair.objects.items()}
+    frames = {name: _frame(source, export, m, pair) for name, m in pair.objects.items()}
     chosen: dict[str, set[str]] = {}
     if manifest.kind == "delta":
         for name, m in pair.objects.items():
@@ -63,10 +62,22 @@ def select_slice(pair: Pair, manifest: RunManifest, source: Source) -> dict[str,
             for rule in m.lookups.values():
                 columns = rule.from_ if isinstance(rule.from_, list) else [rule.from_] * len(rule.targets)
                 for target, column in zip(rule.targets, columns):
-                    chosen[target] |= _parents_of(rows[column], rule, pair.objects[target], frames[target])
+                    values = rows[column] if column in rows else pd.Series(dtype="string")
+                    if rule.constant is not None or (rule.default is not None and values.isna().any()):
+                        values = pd.concat([values, pd.Series([str(rule.constant if rule.constant is not None else rule.default)])])
+                    chosen[target] |= _parents_of(values, rule, pair.objects[target], frames[target])
             if {k: len(v) for k, v in chosen.items()} == before:
                 break
     return {k: sorted(v) for k, v in chosen.items()}
+
+
+def _frame(source: Source, export, m, pair: Pair) -> pd.DataFrame:
+    """The object's rows as the run sees them: the source's, plus the rows the mapping adds."""
+    added = pd.DataFrame(m.source.add_rows).astype("string") if m.source.add_rows else None
+    if m.source.object is None:
+        return added if added is not None else pd.DataFrame(columns=[m.source.id], dtype="string")
+    frame = source.read(export, m.source.object, aliases(pair.settings)).table.to_pandas()
+    return pd.concat([frame, added], ignore_index=True) if added is not None else frame
 
 
 def _parents_of(values: pd.Series, rule, parent, frame: pd.DataFrame) -> set[str]:

@@ -67,6 +67,25 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
+def _choose_alternatives(data: dict, options: dict[str, str], path: Path) -> dict:
+    """A field may list alternative rules, each with `when` (pair options); keep the one the options choose."""
+    fields = data.get("fields")
+    if not isinstance(fields, dict):
+        return data
+    chosen = {}
+    for name, rule in fields.items():
+        if not isinstance(rule, list):
+            chosen[name] = rule
+            continue
+        hits = [{k: v for k, v in r.items() if k != "when"} for r in rule
+                if isinstance(r, dict) and all(options.get(k) == v for k, v in (r.get("when") or {}).items())]
+        if len(hits) != 1:
+            raise MappingError(f"{path}: fields.{name}: {len(hits)} of its alternatives match the pair's options "
+                               f"{options}; exactly one must")
+        chosen[name] = hits[0]
+    return {**data, "fields": chosen}
+
+
 def load_pair(folder: Path | str) -> Pair:
     folder = Path(folder)
     pair_file = folder / PAIR_FILE
@@ -84,7 +103,7 @@ def load_pair(folder: Path | str) -> Pair:
         if path.name == PAIR_FILE:
             continue
         try:
-            mapping = ObjectMapping.model_validate(_read_yaml(path))
+            mapping = ObjectMapping.model_validate(_choose_alternatives(_read_yaml(path), settings.options, path))
         except ValidationError as e:
             raise MappingError(_format_error(path, e)) from None
         unmet = {k: v for k, v in mapping.when.items() if settings.options.get(k) != v}

@@ -57,7 +57,7 @@ class Pivot(_Strict):
 class SourceSpec(_Strict):
     """Where an object's rows come from, and how the normalized stage types and cleans them."""
 
-    object: str
+    object: str | None = Field(description="the source object; none for a mapping of added rows only (a shared account)")
     id: str = Field(description="the column holding the source id")
     external_id_prefix: str = Field("", description="prepended to the source id to make the external id")
     required: list[str] = Field(default_factory=list)
@@ -135,6 +135,8 @@ class FieldRule(_Strict):
     @model_validator(mode="after")
     def _exactly_one_source(self) -> FieldRule:
         given = [k for k in ("constant", "template", "lookup", "owner", "unmatched") if getattr(self, k) is not None]
+        if given == ["constant", "lookup"] and self.from_ is None:
+            return self  # every record points at the one parent with this source id
         if len(given) > 1 or (given and given != ["lookup"] and self.from_ is not None):
             raise ValueError(
                 f"a field takes exactly one of from/constant/template/lookup/owner/unmatched; got {', '.join(given + ['from'] * (self.from_ is not None))}"
@@ -142,7 +144,7 @@ class FieldRule(_Strict):
         if not given and self.from_ is None:
             raise ValueError("a field needs one of from/constant/template/lookup/owner/unmatched")
         if given == ["lookup"] and self.from_ is None:
-            raise ValueError("a lookup needs 'from': the column holding the parent's source id")
+            raise ValueError("a lookup needs 'from' (the column holding the parent's source id) or 'constant' (one parent's source id)")
         if isinstance(self.from_, list) and (self.lookup is None or not isinstance(self.lookup, list) or len(self.lookup) != len(self.from_)):
             raise ValueError("'from' as a list is for a lookup to several objects: one column per object in 'lookup'")
         shaping = [k for k in ("type_column", "match", "range") if getattr(self, k) is not None] + ["many"] * self.many
@@ -160,7 +162,7 @@ class FieldRule(_Strict):
 
     @property
     def kind(self) -> str:
-        for k in ("lookup", "owner", "template", "constant", "unmatched"):
+        for k in ("lookup", "owner", "template", "constant", "unmatched"):  # lookup first: a lookup may have a constant
             if getattr(self, k) is not None:
                 return k
         return "from"

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from crm_migration.mapping.model import ObjectMapping, PairSettings
 from crm_migration.pipeline.issues import EXTERNAL_ID, drop_rejected, issues_for
 from crm_migration.pipeline.storage import issues_frame
-from crm_migration.sources.base import SOURCE_FILE, SOURCE_ID, SOURCE_ROW, ExportAliases, Source
+from crm_migration.sources.base import SOURCE_FILE, SOURCE_ID, SOURCE_ROW, ExportAliases, ExportRead, Source
 
 STAGE = "normalized"
 PROPERTY_PREFIX = "property:"  # pivoted properties the mapping does not name keep this prefix
@@ -24,6 +25,7 @@ PROPERTY_PREFIX = "property:"  # pivoted properties the mapping does not name ke
 FILE_PATH = "file_path"
 FILE_SIZE = "file_size"
 FILE_SHA256 = "file_sha256"
+FILE_BASENAME = "file_basename"  # the file's own name, without the export's folders
 FILE_LINK = "file_link"  # a URL that stands in for a file the destination cannot take
 
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
@@ -43,7 +45,11 @@ def aliases(settings: PairSettings) -> ExportAliases:
 
 def extract(source: Source, export_dir: Path, mapping: ObjectMapping, settings: PairSettings) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Read the object and pivot its property rows into columns; returns rows, issues, metadata."""
-    read = source.read(export_dir, mapping.source.object, aliases(settings))
+    if mapping.source.object is None:  # only rows the mapping adds
+        read = ExportRead(pa.table({SOURCE_ROW: pa.array([], pa.int64())}), pa.table({c: pa.array([], pa.string()) for c in
+                                                                                     (SOURCE_FILE, "reason_code", "message", "raw")}))
+    else:
+        read = source.read(export_dir, mapping.source.object, aliases(settings))
     raw = read.table.to_pandas()
     if mapping.source.add_rows:  # records the migration adds, named after the mapping file that adds them
         added = pd.DataFrame(mapping.source.add_rows)
@@ -296,7 +302,8 @@ def attach_files(df: pd.DataFrame, path_column: str, folder: Path, obj: str) -> 
     paths = names.map(lambda n: str(folder / n) if isinstance(n, str) else None, na_action="ignore")
     sizes = paths.map(lambda p: _size(p))
     missing = names.notna() & sizes.isna()
-    df = df.assign(**{FILE_PATH: paths.astype("string"), FILE_SIZE: sizes.astype("Int64")})
+    df = df.assign(**{FILE_PATH: paths.astype("string"), FILE_SIZE: sizes.astype("Int64"),
+                      FILE_BASENAME: names.str.rsplit("/", n=1).str[-1].astype("string")})
     present = df[~missing & names.notna()]
     df[FILE_SHA256] = pd.Series(pd.NA, index=df.index, dtype="string")
     df.loc[present.index, FILE_SHA256] = present[FILE_PATH].map(sha256_file).astype("string")

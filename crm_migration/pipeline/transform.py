@@ -243,7 +243,7 @@ def _lookup(norm, rule: FieldRule, pair: Pair, parents: dict[str, ParentKeys], o
             take = raw.isna() & v.notna()
             raw[take], target[take] = v[take], t
     else:
-        raw = _column(norm, rule.from_)
+        raw = pd.Series(str(rule.constant), index=idx, dtype="string") if rule.constant is not None else _column(norm, rule.from_)
         if rule.type_column is not None:
             typ = _column(norm, rule.type_column)
             target = (typ.map(rule.types) if rule.types else typ).astype("string")

@@ -57,7 +57,10 @@ class ProfiSource:
                 log.warning("session_participants: no sessions file in %s; session fields left blank", export_dir)
                 sessions = pd.DataFrame(columns=["session_id", *SESSION_FIELDS])
             ids = table.column("session_id").to_pandas()
-            table = links.add_columns(table, links.session_columns(ids, sessions))
+            extra = links.session_columns(ids, sessions)
+            extra["event_id"] = links.event_ids(table.select(["participant_id", "session_id", "client_id"]).to_pandas(),
+                                                extra["session_client_id"])
+            table = links.add_columns(table, extra)
         return dataclasses.replace(read, table=table)
 
     def watermark(self, export_dir: Path, aliases: ExportAliases | None = None) -> str:

@@ -191,6 +191,7 @@ LAYOUTS: dict[str, SourceObjectLayout] = {
 # Session columns the reader copies onto each participant row (package_id_rebuilt: see DERIVED_COLUMNS).
 SESSION_FIELDS: tuple[str, ...] = (
     "title", "coach_email", "start_at", "end_at", "status", "location", "notes", "course_id", "package_id_rebuilt",
+    "client_id", "modified_at",
 )
 
 # Columns the reader adds to what the file holds (see :mod:`.links`).
@@ -200,7 +201,11 @@ DERIVED_COLUMNS: dict[str, dict[str, str]] = {
         "(course_id, else package_name) matches and whose period holds the session's date; blank if none or several",
         "package_link": "how package_id_rebuilt was found: export, client_course_date, package_name, or none",
     },
-    "session_participants": {f"session_{c}": f"the session's {c} (for one Event per client)" for c in SESSION_FIELDS},
+    "session_participants": {
+        **{f"session_{c}": f"the session's {c} (for one Event per client)" for c in SESSION_FIELDS},
+        "event_id": "one Event per client: the session's id for its booking client (notes and files on the session "
+        "land on that Event), the participant's id for every other client",
+    },
 }
 
 # Load order of the objects (parents first).

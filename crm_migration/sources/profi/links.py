@@ -80,6 +80,12 @@ def session_columns(session_ids: pd.Series, sessions: pd.DataFrame) -> pd.DataFr
     return out.rename(columns=lambda c: f"session_{c}").reindex(columns=[f"session_{f}" for f in SESSION_FIELDS])
 
 
+def event_ids(participants: pd.DataFrame, booking_client: pd.Series) -> pd.Series:
+    """One Event per client: the booking client's Event carries the session's id, the others their own."""
+    booking = participants["client_id"].astype("string").eq(booking_client.astype("string")).fillna(False)
+    return participants["session_id"].where(booking, participants["participant_id"]).astype("string")
+
+
 def add_columns(table: pa.Table, extra: pd.DataFrame) -> pa.Table:
     """The table with ``extra``'s columns inserted before the provenance columns (metadata kept)."""
     at = table.column_names.index(SOURCE_FILE)
