@@ -328,12 +328,11 @@ def _money(cents, style) -> pa.Array:
 def _thousands(values) -> pa.Array:
     """Integers with thousands separators (1,250,000)."""
     v = np.asarray(values, dtype=np.int64)
-    out = _num(v % 1000)
-    rest = v // 1000
-    for _ in range(4):
-        out = _if(rest > 0, _cat(_num(rest % 1000), ",", pc.utf8_lpad(out, 3, padding="0")), out)
-        rest //= 1000
-    return out
+    # Every group padded to three digits, then the leading zeros and separators dropped.
+    groups = [pc.utf8_lpad(_num((v // 1000 ** k) % 1000), 3, padding="0") for k in range(4, -1, -1)]
+    padded = _cat(*[part for g in groups for part in (g, ",")][:-1])
+    # RE2 has no lookahead: keep the last digit of an all-zero number.
+    return pc.replace_substring_regex(padded, r"^[0,]*([0-9])", r"\1")
 
 
 def _phones(rng: np.random.Generator, n: int, area: pa.Array) -> pa.Array:
