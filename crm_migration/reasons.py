@@ -65,6 +65,7 @@ _CATALOGUE = [
     Reason("FIELD_MISMATCH", Severity.REJECT, "The value read back from the destination differs from the mapped value."),
     Reason("MISSING_IN_DESTINATION", Severity.REJECT, "A record reported as loaded could not be read back by its external id."),
     # Skips
+    Reason("OTHER_MAPPING", Severity.SKIP, "The record is moved by another mapping of the same source object (calls as phone calls, other tasks as tasks)."),
     Reason("NOTHING_TO_MIGRATE", Severity.SKIP, "The record has nothing this mapping moves (a company without a primary contact, say)."),
     Reason("NOT_IN_SAMPLE", Severity.SKIP, "The record is outside this sample run's slice."),
     Reason("NO_MATCH_IN_DESTINATION", Severity.SKIP, "An update-only object (users, say): no destination record has this record's key, so nothing is written; create or invite it first."),

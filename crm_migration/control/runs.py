@@ -60,8 +60,10 @@ def select_slice(pair: Pair, manifest: RunManifest, source: Source) -> dict[str,
             rows = df[df[m.source.id].isin(chosen[name])]
             before = {k: len(v) for k, v in chosen.items()}
             for rule in m.lookups.values():
-                columns = rule.from_ if isinstance(rule.from_, list) else [rule.from_] * len(rule.targets)
-                for target, column in zip(rule.targets, columns):
+                columns = rule.from_ if isinstance(rule.from_, list) else [rule.from_]
+                pairs = zip(rule.targets, columns) if len(columns) == len(rule.targets) else \
+                    [(t, c) for t in rule.targets for c in columns]
+                for target, column in pairs:
                     values = rows[column] if column in rows else pd.Series(dtype="string")
                     if rule.constant is not None or (rule.default is not None and values.isna().any()):
                         values = pd.concat([values, pd.Series([str(rule.constant if rule.constant is not None else rule.default)])])

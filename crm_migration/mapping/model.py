@@ -5,8 +5,9 @@ mapped object. Each object file says where its rows come from (the source object
 clean its columns) and how each destination field is filled. A destination field is filled by
 exactly one rule:
 
-- `from`: a normalized source column, optionally coerced (`type`), value-mapped (`values` with an
-  `unmapped` policy), truncated to the destination's length (`truncate`);
+- `from`: a normalized source column (or the first non-blank of several), optionally coerced
+  (`type`), value-mapped (`values` with an `unmapped` policy; a `"*"` entry maps every other value
+  on purpose), truncated to the destination's length (`truncate`);
 - `constant`: the same value on every record;
 - `template`: text built from several columns (`"{first_name} {last_name}"`);
 - `lookup`: the external id of a record of another mapped object (or the same one: a hierarchy);
@@ -69,6 +70,9 @@ class SourceSpec(_Strict):
     pivot: list[Pivot] = Field(default_factory=list)
     file: FileSpec | None = None
     modified: str | None = Field(None, description="the column with each record's last-modified time (delta runs)")
+    only: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="records whose column holds none of these values belong to another mapping of the same source object: skipped")
     skip_when_blank: list[str] = Field(
         default_factory=list, description="records with any of these columns blank have nothing to migrate here: skipped, reported")
     add_rows: list[dict[str, str]] = Field(
@@ -145,8 +149,8 @@ class FieldRule(_Strict):
             raise ValueError("a field needs one of from/constant/template/lookup/owner/unmatched")
         if given == ["lookup"] and self.from_ is None:
             raise ValueError("a lookup needs 'from' (the column holding the parent's source id) or 'constant' (one parent's source id)")
-        if isinstance(self.from_, list) and (self.lookup is None or not isinstance(self.lookup, list) or len(self.lookup) != len(self.from_)):
-            raise ValueError("'from' as a list is for a lookup to several objects: one column per object in 'lookup'")
+        if isinstance(self.from_, list) and self.lookup is not None and not isinstance(self.lookup, list):
+            raise ValueError("'from' as a list with a lookup is for a lookup to several objects")
         shaping = [k for k in ("type_column", "match", "range") if getattr(self, k) is not None] + ["many"] * self.many
         if shaping and self.lookup is None:
             raise ValueError(f"{', '.join(shaping)}: only for lookups")

@@ -117,9 +117,13 @@ def load_object(dest: Destination, pair: Pair, mapping: ObjectMapping, mapped: p
     return table, issues
 
 
-def _keyed_ids(dest: Destination, mapping: ObjectMapping, batch: pd.DataFrame, known: dict[str, str]) -> pd.Series:
-    """Destination ids of a batch of key-matched records: from the cross-reference, else by their natural key."""
+def _keyed_ids(dest: Destination, mapping: ObjectMapping, batch: pd.DataFrame, known: dict[str, str], id_field: str) -> pd.Series:
+    """Destination ids of a batch of key-matched records: from the cross-reference (if the record is still
+    there: someone may have deleted it), else by their natural key."""
     ids = batch[EXTERNAL_ID].map(known).astype("string")
+    if ids.notna().any():
+        alive = set(dest.read_back(mapping.destination.object, id_field, ids.dropna().unique().tolist(), [])["destination_id"])
+        ids = ids.where(ids.isin(alive))
     todo = batch[ids.isna()]
     key = mapping.destination.key
     if len(todo) == 0:
@@ -147,7 +151,7 @@ def _load_batch(dest: Destination, mapping: ObjectMapping, batch: pd.DataFrame, 
     send = batch[fields].copy()
     if mapping.keyed:
         key_field = schema.id_field
-        ids = _keyed_ids(dest, mapping, batch, xref.get(mapping.object, {}))
+        ids = _keyed_ids(dest, mapping, batch, xref.get(mapping.object, {}), key_field)
         have = ids.dropna().unique().tolist()
         before = dest.read_back(obj, key_field, have, fields) if have else pd.DataFrame(columns=["external_id", "destination_id", *fields])
         before = before.drop_duplicates("destination_id").set_index("destination_id", drop=False).reindex(ids)

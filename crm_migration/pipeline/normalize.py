@@ -128,6 +128,11 @@ def normalize(raw: pd.DataFrame, mapping: ObjectMapping, settings: PairSettings,
     for group in spec.duplicates:
         issues.append(_suspected_duplicates(df, group, obj))
 
+    for col, wanted in spec.only.items():
+        other = ~(df[col].isin(wanted) if col in df else pd.Series(False, index=df.index)).fillna(False).astype(bool)
+        issues.append(issues_for(df[other], stage=STAGE, obj=obj, code="OTHER_MAPPING", field=col, value=df.loc[other, col],
+                                 detail=f"{col} is not {' or '.join(wanted)}: another mapping moves it"))
+
     for col in spec.skip_when_blank:
         blank = df[col].isna() if col in df else pd.Series(True, index=df.index)
         issues.append(issues_for(df[blank], stage=STAGE, obj=obj, code="NOTHING_TO_MIGRATE", field=col,

@@ -92,7 +92,11 @@ def build_mapped(
         elif rule.kind == "unmatched":
             continue  # filled below, once its lookup is resolved
         else:
-            s = norm[rule.from_] if rule.from_ in norm else pd.Series(pd.NA, index=norm.index, dtype="string")
+            columns = rule.from_ if isinstance(rule.from_, list) else [rule.from_]
+            s = norm[columns[0]] if columns[0] in norm else pd.Series(pd.NA, index=norm.index, dtype="string")
+            for more in columns[1:]:  # the first non-blank of several columns
+                if more in norm:
+                    s = s.where(s.notna(), norm[more])
             if rule.values is not None:
                 s, value_issues = _value_map(norm, s, rule, obj, name)
                 issues.append(value_issues)
@@ -161,6 +165,8 @@ def _template(norm: pd.DataFrame, template: str) -> pd.Series:
 def _value_map(norm: pd.DataFrame, s: pd.Series, rule: FieldRule, obj: str, name: str) -> tuple[pd.Series, pd.DataFrame]:
     keys = s.astype("string")
     mapped = keys.map(rule.values)
+    if "*" in rule.values:  # every other value, on purpose: nothing to report
+        mapped = mapped.where(mapped.notna() | keys.isna(), rule.values["*"])
     unmapped = keys.notna() & mapped.isna()
     if rule.unmapped == "keep":
         return mapped.where(~unmapped, keys), issues_frame([])
@@ -169,7 +175,7 @@ def _value_map(norm: pd.DataFrame, s: pd.Series, rule: FieldRule, obj: str, name
                            detail="value has no entry in the value map; default " + repr(rule.default) + " used")
         return mapped.where(~unmapped, rule.default), flags
     rejects = issues_for(norm[unmapped], stage=STAGE, obj=obj, code="UNMAPPED_VALUE", field=name, value=keys[unmapped],
-                         detail="value " + keys[unmapped].fillna("") + " has no entry in the value map (" + rule.from_ + ")")
+                         detail="value " + keys[unmapped].fillna("") + " has no entry in the value map (" + str(rule.from_) + ")")
     return mapped, rejects
 
 
@@ -235,13 +241,16 @@ def _lookup(norm, rule: FieldRule, pair: Pair, parents: dict[str, ParentKeys], o
     """
     idx = norm.index
     targets = rule.targets
-    if isinstance(rule.from_, list):  # the first non-blank column decides the object
+    if isinstance(rule.from_, list):  # the first non-blank column: its object, or (unpaired) found in any
         raw = pd.Series(pd.NA, index=idx, dtype="string")
         target = pd.Series(pd.NA, index=idx, dtype="string")
-        for t, c in zip(targets, rule.from_):
+        paired = len(rule.from_) == len(targets)
+        for i, c in enumerate(rule.from_):
             v = _column(norm, c)
             take = raw.isna() & v.notna()
-            raw[take], target[take] = v[take], t
+            raw[take] = v[take]
+            if paired:
+                target[take] = targets[i]
     else:
         raw = pd.Series(str(rule.constant), index=idx, dtype="string") if rule.constant is not None else _column(norm, rule.from_)
         if rule.type_column is not None:
