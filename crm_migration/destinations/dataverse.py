@@ -630,10 +630,15 @@ class DataverseDestination(ConfigurableResource, Destination):
         rows = []
         # One request per file is what the API offers for bodies; the loop is over files, not table rows.
         for i in range(len(files)):
-            record = files.iloc[[i]].drop(columns=[path_column])
-            path = Path(files.at[i, path_column])
+            record = files.iloc[[i]].drop(columns=[path_column, "file_link"], errors="ignore")
             key = files.at[i, external_id_field]
             ext = str(i) if by_id else key
+            if pd.isna(files.at[i, path_column]):
+                # A file kept elsewhere (a web link): Dataverse has no link records, so it is a note without a
+                # document; the mapping puts the link in its text.
+                rows.append(self._write(table, external_id_field, record.reset_index(drop=True), start=i)[0])
+                continue
+            path = Path(files.at[i, path_column])
             digest = _sha256(path)
             size = path.stat().st_size
             if size > self.max_file_bytes:

@@ -21,9 +21,9 @@ Users grow with the square root of the scale, the rest with the scale (floors ke
 What a real org makes impossible is not planted (the truth file says so under ``not_plantable``):
 bad e-mails in e-mail fields (Salesforce validates them: the bad ones are in the free-text
 ``Alternate_Email__c``), mixed date formats, duplicate ids, unparseable rows, hierarchy cycles and
-files missing from an export. The over-size file is over ``file_limit_bytes`` (1 MiB by default, a
-lowered stand-in for Dynamics 365's attachment limit so that the demo stays small: set the
-destination's limit to the same value).
+files missing from an export. The over-size file is over ``file_limit_bytes`` (5 MiB by default:
+Dynamics 365's default attachment limit, Organization.MaxUploadFileSize; pass another value to
+match a destination configured otherwise).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from crm_migration.sources.leadsmart import layout as L
 from crm_migration.sources.perfect_portal.generator import ascii_slug, attachment_body, html_to_text
 
 TRUTH_FILE = "_generator_truth.json"
-DEFAULT_FILE_LIMIT = 1 << 20
+DEFAULT_FILE_LIMIT = 5 << 20  # Dataverse's default MaxUploadFileSize
 TODAY = dt.date(2024, 9, 30)
 COMPANY_DOMAIN = "northwind-lifts.example"
 BATCH = 200
@@ -162,6 +162,7 @@ class _Seeder:
     def __init__(self, org: _Org, seed: int, scale: float, with_files: bool, file_limit: int) -> None:
         if scale <= 0:
             raise ValueError("scale must be positive")
+        self.emails: set[str] = set()
         self.org, self.seed, self.scale, self.with_files, self.file_limit = org, seed, scale, with_files, file_limit
         self.rng = random.Random(seed)
         self.defects: list[dict] = []
@@ -309,7 +310,15 @@ class _Seeder:
 
     # -- contacts and partner users --------------------------------------------------------------
     def email_for(self, first: str, last: str, account_name: str) -> str:
-        return f"{ascii_slug(first)[:1]}{ascii_slug(last) or 'x'}@{ascii_slug(account_name)[:20]}.example"
+        """A person's address at their company; a namesake at a same-named company (the planted duplicate
+        accounts) gets a number, so that no duplicate arises that was not planted."""
+        local, domain = f"{ascii_slug(first)[:1]}{ascii_slug(last) or 'x'}", f"{ascii_slug(account_name)[:20]}.example"
+        email, n = f"{local}@{domain}", 1
+        while email in self.emails:
+            n += 1
+            email = f"{local}{n}@{domain}"
+        self.emails.add(email)
+        return email
 
     def contacts(self) -> None:
         rng = self.rng
