@@ -759,7 +759,12 @@ class ZohoDestination(ConfigurableResource):
                 params.add(za.GetAttachmentsParam.fields, "id,File_Name,Size,Parent_Id,Owner,Created_Time")
                 params.add(za.GetAttachmentsParam.page, page)
                 params.add(za.GetAttachmentsParam.per_page, PER_PAGE)
-                answer = self._call(lambda: za.AttachmentsOperations().get_attachments(int(pid), module, params))
+                try:
+                    answer = self._call(lambda: za.AttachmentsOperations().get_attachments(int(pid), module, params))
+                except PermanentError as e:
+                    if e.dest_code != "INVALID_DATA":
+                        raise
+                    break  # the parent record is not there (deleted since): it has no attachments to read back
                 body = answer.body or {}
                 for item in body.get("data", []):
                     dest_id = f"{ATTACHMENTS}/{module}/{pid}/{item['id']}"
