@@ -347,7 +347,11 @@ def _office_hours(rng: np.random.Generator, lo: np.ndarray) -> np.ndarray:
 
 
 def _modified(rng: np.random.Generator, created: np.ndarray) -> np.ndarray:
-    return np.minimum(created + (rng.exponential(40, len(created)) * _DAY).astype(np.int64), _EXPORT)
+    """Some time after created, also in office hours: a naive local time at night could fall into the
+    hour a DST change skips, which the pipeline rightly refuses to read."""
+    t = np.minimum(created + (rng.exponential(40, len(created)) * _DAY).astype(np.int64), _EXPORT)
+    snapped = t - t % _DAY + 7 * 3600 + (t % _DAY) % (13 * 3600)
+    return np.minimum(np.maximum(snapped, created), _EXPORT)
 
 
 def _phones(area: pa.Array, line: np.ndarray, fmt: np.ndarray) -> pa.Array:
