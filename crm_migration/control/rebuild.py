@@ -7,14 +7,6 @@ from pathlib import Path
 
 from crm_migration.mapping.loader import Pair
 
-# The destination's own tool for rebuilding automations, per destination.
-EQUIVALENT_TOOL = {
-    "salesforce": "Salesforce Flow (record-triggered or scheduled flows; Apex where Flow cannot)",
-    "zoho": "Zoho CRM Blueprint and Workflow Rules",
-    "dynamics365": "Power Automate (cloud flows) and Dataverse business rules",
-}
-
-
 def _load(export_dir: Path, name: str | None) -> list | dict | None:
     if not name or not (export_dir / name).exists():
         return None
@@ -38,7 +30,9 @@ def _text(value) -> str:
 
 def rebuild_reference(pair: Pair, export_dir: Path) -> str:
     """Markdown: each workflow (trigger, conditions, actions, the destination tool), integrations, access settings."""
-    tool = EQUIVALENT_TOOL.get(pair.settings.destination, pair.settings.destination)
+    from crm_migration.destinations import destination_kind
+
+    tool = destination_kind(pair.settings.destination).automation_tool
     lines = [f"# Rebuild reference: {pair.name}", "",
              "Workflows, automations, integrations and access settings do not migrate as data. "
              f"Rebuild them in the destination with: **{tool}**.", ""]

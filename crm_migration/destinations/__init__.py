@@ -24,6 +24,7 @@ class DestinationKind:
     # them itself when it connects (an unset EnvVar would fail the run).
     optional: dict[str, str] = field(default_factory=dict)
     sandbox: dict[str, str] = field(default_factory=dict)  # environment variable -> sandbox value ("url", "ca_file", credential name)
+    automation_tool: str = ""  # where the rebuild reference tells an admin to rebuild workflows
 
     def cls(self):
         module, name = self.resource_class.split(":")
@@ -66,6 +67,7 @@ KINDS: dict[str, DestinationKind] = {
             optional={"ca_file": "SALESFORCE_CA_FILE"},
             sandbox={"SALESFORCE_INSTANCE_URL": "url", "SALESFORCE_CLIENT_ID": "client_id",
                      "SALESFORCE_CLIENT_SECRET": "client_secret", "SALESFORCE_CA_FILE": "ca_file"},
+            automation_tool="Salesforce Flow (record-triggered or scheduled flows; Apex where Flow cannot)",
         ),
         DestinationKind(
             "zoho", "crm_migration.destinations.zoho:ZohoDestination",
@@ -76,6 +78,7 @@ KINDS: dict[str, DestinationKind] = {
             sandbox={"ZOHO_API_DOMAIN": "url", "ZOHO_ACCOUNTS_URL": "url", "ZOHO_FILE_UPLOAD_URL": "url",
                      "ZOHO_CLIENT_ID": "client_id", "ZOHO_CLIENT_SECRET": "client_secret",
                      "ZOHO_REFRESH_TOKEN": "refresh_token", "ZOHO_CA_FILE": "ca_file"},
+            automation_tool="Zoho CRM Blueprint and Workflow Rules",
         ),
         DestinationKind(
             "dataverse", "crm_migration.destinations.dataverse:DataverseDestination",
@@ -85,6 +88,7 @@ KINDS: dict[str, DestinationKind] = {
             sandbox={"DATAVERSE_ENVIRONMENT_URL": "url", "DATAVERSE_AUTHORITY": "url+/{tenant_id}",
                      "DATAVERSE_CLIENT_ID": "client_id", "DATAVERSE_CLIENT_SECRET": "client_secret",
                      "DATAVERSE_CA_FILE": "ca_file"},
+            automation_tool="Power Automate (cloud flows) and Dataverse business rules",
         ),
     )
 }
