@@ -22,8 +22,9 @@ def pair():
 class Migration:
     """A data home, a generated export and a running Salesforce sandbox with the pair's schema applied."""
 
-    def __init__(self, home: Path, pair, sandbox, export: Path, instance):
+    def __init__(self, home: Path, pair, sandbox, export, instance, folder: Path | None = None):
         self.home, self.pair, self.sandbox, self.export, self.instance = home, pair, sandbox, export, instance
+        self.folder = folder or Path(export)  # where the generator wrote its truth file
 
     def run(self, run_id: str, kind: str = "full") -> bool:
         from crm_migration.assets import open_run
@@ -39,7 +40,7 @@ class Migration:
 
     @property
     def truth(self) -> dict:
-        return json.loads((self.export / "_generator_truth.json").read_text())
+        return json.loads((self.folder / "_generator_truth.json").read_text())
 
 
 @contextmanager
@@ -64,7 +65,7 @@ def migration_setup(home: Path, pair_folder: Path, *, seed: int, scale: float):
             destination_kind(pair.settings.destination).point_at_sandbox(sandbox)
             prepare_sandbox(pair, sandbox, users)
             instance = stack.enter_context(DagsterInstance.ephemeral())
-            yield Migration(home, pair, sandbox, location, instance)
+            yield Migration(home, pair, sandbox, location, instance, folder=home / "export")
     finally:
         os.environ.clear()
         os.environ.update(saved)
