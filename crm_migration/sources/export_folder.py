@@ -410,3 +410,31 @@ def export_watermark(export_dir: Path) -> str:
     seconds, ns = divmod(newest_ns, 1_000_000_000)
     dt = datetime.fromtimestamp(seconds, tz=timezone.utc) + timedelta(microseconds=ns // 1000)
     return dt.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class ExportFolderSource:
+    """A source whose data arrives as an export folder: its layouts, the generic reader and watermark, and
+    its generator module (``<package>.generator.generate_export``). A source with derived objects or
+    default aliases overrides :meth:`read` and calls ``super().read``."""
+
+    name: str = ""
+    layouts: dict[str, SourceObjectLayout] = {}
+
+    def read(self, export_dir: Path, object_name: str, aliases: ExportAliases | None) -> ExportRead:
+        try:
+            layout = self.layouts[object_name]
+        except KeyError:
+            raise KeyError(f"{self.name} has no object {object_name!r}; objects: {sorted(self.layouts)}") from None
+        return read_export_object(Path(export_dir), layout, aliases or ExportAliases())
+
+    def watermark(self, export_dir: Path, aliases: ExportAliases | None = None) -> str:
+        return export_watermark(Path(export_dir))
+
+    def generate(self, out_dir: Path, *, seed: int = 7, scale: float = 1.0, with_files: bool = True) -> Path:
+        import importlib
+
+        generator = importlib.import_module(f"{type(self).__module__}.generator")
+        return generator.generate_export(Path(out_dir), seed=seed, scale=scale, with_files=with_files)
+
+    def __repr__(self) -> str:
+        return f"<Source {self.name}>"

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from crm_migration.sources.base import SOURCE_FILE, SOURCE_ID, SOURCE_ROW, ExportAliases, ExportRead, SourceObjectLayout
-from crm_migration.sources.export_folder import export_watermark, read_export_object
+from crm_migration.sources.export_folder import ExportFolderSource
 from crm_migration.sources.lead_perfection.layout import LAYOUTS
 
 NOTE_IMAGES = SourceObjectLayout(
@@ -79,7 +79,7 @@ def _note_images(notes: ExportRead, export_dir: Path) -> ExportRead:
                       notes.rejects.slice(0, 0))
 
 
-class LeadPerfectionSource:
+class LeadPerfectionSource(ExportFolderSource):
     """The Lead Perfection export-folder source (satisfies :class:`crm_migration.sources.base.Source`)."""
 
     name = "lead_perfection"
@@ -88,22 +88,7 @@ class LeadPerfectionSource:
     def read(self, export_dir: Path, object_name: str, aliases: ExportAliases) -> ExportRead:
         if object_name == NOTE_IMAGES.name:
             return _note_images(self.read(export_dir, "notes", aliases), Path(export_dir))
-        try:
-            layout = self.layouts[object_name]
-        except KeyError:
-            raise KeyError(f"{self.name} has no object {object_name!r}; objects: {sorted(self.layouts)}") from None
-        return read_export_object(Path(export_dir), layout, aliases or ExportAliases())
-
-    def watermark(self, export_dir: Path, aliases: ExportAliases | None = None) -> str:
-        return export_watermark(Path(export_dir))
-
-    def generate(self, out_dir: Path, *, seed: int = 7, scale: float = 1.0, with_files: bool = True) -> Path:
-        from crm_migration.sources.lead_perfection.generator import generate_export
-
-        return generate_export(Path(out_dir), seed=seed, scale=scale, with_files=with_files)
-
-    def __repr__(self) -> str:
-        return f"<Source {self.name}>"
+        return super().read(export_dir, object_name, aliases)
 
 
 SOURCE = LeadPerfectionSource()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from crm_migration.sources.base import ExportAliases, ExportRead, SourceObjectLayout
-from crm_migration.sources.export_folder import export_watermark, read_export_object
+from crm_migration.sources.export_folder import ExportFolderSource, read_export_object
 from crm_migration.sources.profi import links
 from crm_migration.sources.profi.layout import LAYOUTS, SESSION_FIELDS
 
@@ -26,19 +26,15 @@ _PACKAGE_COLUMNS = ["package_id", "client_id", "course_id", "package_name", "enr
 _SESSION_COLUMNS = ["package_id", "client_id", "course_id", "package_name", "start_at"]
 
 
-class ProfiSource:
+class ProfiSource(ExportFolderSource):
     """The Profi export-folder source (satisfies :class:`crm_migration.sources.base.Source`)."""
 
     name = "profi"
     layouts: dict[str, SourceObjectLayout] = LAYOUTS
 
     def read(self, export_dir: Path, object_name: str, aliases: ExportAliases) -> ExportRead:
-        try:
-            layout = self.layouts[object_name]
-        except KeyError:
-            raise KeyError(f"{self.name} has no object {object_name!r}; objects: {sorted(self.layouts)}") from None
         export_dir, aliases = Path(export_dir), aliases or ExportAliases()
-        read = read_export_object(export_dir, layout, aliases)
+        read = super().read(export_dir, object_name, aliases)
         table = read.table
         if object_name == "sessions":
             sessions = table.select(_SESSION_COLUMNS).to_pandas()
@@ -62,17 +58,6 @@ class ProfiSource:
                                                 extra["session_client_id"])
             table = links.add_columns(table, extra)
         return dataclasses.replace(read, table=table)
-
-    def watermark(self, export_dir: Path, aliases: ExportAliases | None = None) -> str:
-        return export_watermark(Path(export_dir))
-
-    def generate(self, out_dir: Path, *, seed: int = 7, scale: float = 1.0, with_files: bool = True) -> Path:
-        from crm_migration.sources.profi.generator import generate_export
-
-        return generate_export(Path(out_dir), seed=seed, scale=scale, with_files=with_files)
-
-    def __repr__(self) -> str:
-        return f"<Source {self.name}>"
 
 
 SOURCE = ProfiSource()
