@@ -42,7 +42,7 @@ from crm_migration.mapping.model import ObjectMapping
 from crm_migration.pipeline import load as loading
 from crm_migration.pipeline.issues import EXTERNAL_ID
 from crm_migration.pipeline.ledger import Ledger, RunManifest
-from crm_migration.pipeline.normalize import extract, normalize
+from crm_migration.pipeline.normalize import column_orders, extract, normalize
 from crm_migration.pipeline.report import account, markdown_table, write_report
 from crm_migration.pipeline.schema_plan import missing_fields, plan_markdown, plan_schema, plan_table
 from crm_migration.pipeline.storage import RunStore, data_home, read_parquet, write_json, write_parquet
@@ -192,6 +192,7 @@ def _object_assets(pair: Pair, mapping: ObjectMapping, parts, key, dest_key: str
     def raw_extract(context: AssetExecutionContext) -> MaterializeResult:
         store, _, manifest = _run(pair, context)
         raw, issues, meta = extract(get_source(pair.settings.source), as_location(manifest.export_dir), mapping, pair.settings)
+        write_json(column_orders(raw, mapping), store.pair_path(f"date_orders_{obj}.json"))  # from all rows, before the slice
         chosen = json.loads(store.pair_path("run_slice.json").read_text())["ids"]
         if chosen is not None:
             raw = raw[raw[mapping.source.id].isin(set(chosen.get(obj, [])))].reset_index(drop=True)
@@ -211,7 +212,8 @@ def _object_assets(pair: Pair, mapping: ObjectMapping, parts, key, dest_key: str
         source = get_source(pair.settings.source)
         norm, issues = normalize(store.read(obj, "raw_extract"), mapping, pair.settings,
                                  files_root(source, as_location(manifest.export_dir)),
-                                 work_dir=data_home() / "bodies" / pair.name / obj)
+                                 work_dir=data_home() / "bodies" / pair.name / obj,
+                                 orders=json.loads(store.pair_path(f"date_orders_{obj}.json").read_text()))
         path = store.write(norm, obj, "normalized", issues)
         sev = issues["severity"].value_counts()
         return MaterializeResult(metadata={

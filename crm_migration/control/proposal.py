@@ -136,7 +136,7 @@ def _profile_series(s: pd.Series, formats: list[str] | tuple[str, ...]) -> dict[
         candidate &= _mask(u, _YEAR)
     parsed = pd.Series(False, index=u.index)
     if candidate.any():
-        parsed_values = parse_datetimes(u[candidate], list(formats), "UTC")
+        parsed_values = parse_datetimes(u[candidate], list(formats), "UTC", keep_ambiguous=True)  # a date either way
         parsed[candidate] = parsed_values.notna().to_numpy()
     has_time = _mask(u, _TIME) & ~_mask(u, _MIDNIGHT)
     is_date, is_datetime = parsed & ~has_time, parsed & has_time

@@ -98,10 +98,11 @@ def _pivot(props: pd.DataFrame, pivot, ids: pd.Series) -> tuple[pd.DataFrame, in
 
 
 def normalize(raw: pd.DataFrame, mapping: ObjectMapping, settings: PairSettings, export_dir: Path,
-              work_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+              work_dir: Path | None = None, orders: dict[str, str | None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Type and clean the rows; rows that cannot be used go to the issues with a reason code.
 
-    `work_dir` receives the files this stage writes (note bodies that load as files)."""
+    `work_dir` receives the files this stage writes (note bodies that load as files); `orders` are the
+    date columns' day/month orders as the whole export shows them (`column_orders`)."""
     obj, spec = mapping.object, mapping.source
     df = raw.copy()
     for col in df.columns:
@@ -122,7 +123,7 @@ def normalize(raw: pd.DataFrame, mapping: ObjectMapping, settings: PairSettings,
     for col, typ in spec.types.items():
         if col not in df:
             df[col] = pd.Series(pd.NA, index=df.index, dtype="string")
-        df[col], col_issues = _typed(df, col, typ, settings, obj)
+        df[col], col_issues = _typed(df, col, typ, settings, obj, (orders or {}).get(col))
         issues.append(col_issues)
 
     for group in spec.duplicates:
@@ -159,7 +160,8 @@ def normalize(raw: pd.DataFrame, mapping: ObjectMapping, settings: PairSettings,
     return drop_rejected(df, all_issues).reset_index(drop=True), all_issues
 
 
-def _typed(df: pd.DataFrame, col: str, typ: str, settings: PairSettings, obj: str) -> tuple[pd.Series, pd.DataFrame]:
+def _typed(df: pd.DataFrame, col: str, typ: str, settings: PairSettings, obj: str,
+           order: str | None = None) -> tuple[pd.Series, pd.DataFrame]:
     s = df[col].astype("string")
     present = s.notna()
     none = issues_for(df.iloc[0:0], stage=STAGE, obj=obj, code="REQUIRED_MISSING")
@@ -196,16 +198,16 @@ def _typed(df: pd.DataFrame, col: str, typ: str, settings: PairSettings, obj: st
         return out, issues_for(df[bad], stage=STAGE, obj=obj, code="INVALID_BOOLEAN", field=col, value=s[bad],
                                detail="not a yes/no value")
     if typ in ("date", "datetime"):
-        parsed = parse_datetimes(s, settings.date_formats, settings.timezone)
-        _, ambiguous = date_order(s, settings.date_formats)
+        parsed = parse_datetimes(s, settings.date_formats, settings.timezone, order=order)
+        _, ambiguous = date_order(s, settings.date_formats, order)
         bad = present & parsed.isna() & ~ambiguous
         out = parsed if typ == "datetime" else parsed.dt.tz_convert(settings.timezone).dt.date.astype("object")
-        order = "day-first and month-first values both occur" if _evidence(s)[0] and _evidence(s)[1] else "no value shows the order"
+        why = "day-first and month-first values both occur" if _evidence(s)[0] and _evidence(s)[1] else "no value shows the order"
         return out, issues_frame([
             issues_for(df[bad], stage=STAGE, obj=obj, code="INVALID_DATE", field=col, value=s[bad],
                        detail=f"matches no accepted format ({'; '.join(settings.date_formats)}, or ISO 8601)"),
             issues_for(df[ambiguous], stage=STAGE, obj=obj, code="AMBIGUOUS_DATE", field=col, value=s[ambiguous],
-                       detail=f"day and month could be either way round and {order} in this column; left blank"),
+                       detail=f"day and month could be either way round and {why} in this column; left blank"),
         ])
     raise ValueError(f"unknown source type {typ!r} for column {col!r}")
 
@@ -223,7 +225,20 @@ def _evidence(s: pd.Series) -> tuple[bool, bool]:
     return bool((parts[0] > 12).any()), bool((parts[1] > 12).any())
 
 
-def date_order(s: pd.Series, formats: list[str]) -> tuple[list[str], pd.Series]:
+def column_orders(df: pd.DataFrame, mapping: ObjectMapping) -> dict[str, str | None]:
+    """Each date column's day/month order as its values show it ("day_first", "month_first" or None).
+
+    Decided on the whole export (raw_extract reads all of it), so that a sample or a delta, which
+    may hold no telling value, reads a column the way the full run does."""
+    out = {}
+    for col, typ in mapping.source.types.items():
+        if typ in ("date", "datetime") and col in df:
+            day_first, month_first = _evidence(df[col])
+            out[col] = "day_first" if day_first and not month_first else "month_first" if month_first and not day_first else None
+    return out
+
+
+def date_order(s: pd.Series, formats: list[str], order: str | None = None) -> tuple[list[str], pd.Series]:
     """Decide day-first or month-first for one column from its own values.
 
     When the settings accept both orders of a format (`%d/%m/%Y` and `%m/%d/%Y`), a value such as
@@ -235,7 +250,7 @@ def date_order(s: pd.Series, formats: list[str]) -> tuple[list[str], pd.Series]:
     none = pd.Series(False, index=s.index)
     if not paired:
         return list(formats), none
-    day_first, month_first = _evidence(s)
+    day_first, month_first = _evidence(s) if order is None else (order == "day_first", order == "month_first")
     month_first_formats = {f for f in paired if f.index("%m") < f.index("%d")}
     if day_first != month_first:
         drop = month_first_formats if day_first else set(paired) - month_first_formats
@@ -245,16 +260,19 @@ def date_order(s: pd.Series, formats: list[str]) -> tuple[list[str], pd.Series]:
     return list(formats), ambiguous.fillna(False).astype(bool)
 
 
-def parse_datetimes(s: pd.Series, formats: list[str], zone: str) -> pd.Series:
+def parse_datetimes(s: pd.Series, formats: list[str], zone: str, keep_ambiguous: bool = False,
+                    order: str | None = None) -> pd.Series:
     """Parse mixed-format timestamps to UTC. Values with an offset keep it; naive ones are read in `zone`.
 
     Each format is tried on what is still unparsed, so a column may mix formats; a local time that
     is ambiguous or skipped at a DST change stays unparsed rather than being shifted silently, and so
-    does a date whose day/month order the column cannot decide (`date_order`).
+    does a date whose day/month order the column cannot decide (`date_order`), unless the caller only
+    asks whether values are dates at all (`keep_ambiguous`: the first matching format reads them).
     """
     s = s.astype("string").str.strip()
-    formats, ambiguous = date_order(s, formats)
-    s = s.mask(ambiguous)
+    formats, ambiguous = date_order(s, formats, order)
+    if not keep_ambiguous:
+        s = s.mask(ambiguous)
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us, UTC]")
     with_offset = s.str.match(_ISO_START + ".*" + _HAS_OFFSET).fillna(False).astype(bool)
     if with_offset.any():

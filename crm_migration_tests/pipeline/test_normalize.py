@@ -57,3 +57,13 @@ def test_day_or_month_first_is_decided_per_column_and_ambiguity_reported():
     _, ambiguous = date_order(undecidable, formats)
     assert ambiguous.tolist() == [True, False, True]  # 05/05 reads the same either way
     assert out.isna().tolist() == [True, False, True]
+
+
+def test_a_column_order_decided_on_the_whole_export_reads_a_slice_the_same_way():
+    from crm_migration.pipeline.normalize import date_order
+
+    formats = ["%d/%m/%Y", "%m/%d/%Y"]
+    slice_ = pd.Series(["03/04/2024", "05/06/2024"], dtype="string")  # no telling value in this slice
+    assert date_order(slice_, formats)[1].all()  # on its own: ambiguous
+    out = parse_datetimes(slice_, formats, "UTC", order="day_first")
+    assert out.dt.strftime("%Y-%m-%d").tolist() == ["2024-04-03", "2024-06-05"]
