@@ -59,7 +59,8 @@ def _format_error(file: Path, err: ValidationError) -> str:
 
 def _read_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's loader where PyYAML has it: every Dagster step process loads every pair's files.
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as e:
         raise MappingError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(data, dict):
