@@ -74,7 +74,7 @@ def migration_setup(home: Path, pair_folder: Path, *, seed: int, scale: float):
 @pytest.fixture(scope="session")
 def migration(tmp_path_factory, pair):
     """The sandbox with the schema plan applied, the mapping not yet confirmed."""
-    with migration_setup(tmp_path_factory.mktemp("home"), pair.folder, seed=11, scale=0.5) as m:
+    with migration_setup(tmp_path_factory.mktemp("home"), pair.folder, seed=11, scale=0.3) as m:
         yield m
 
 

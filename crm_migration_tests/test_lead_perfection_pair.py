@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def lp(tmp_path_factory):
-    with migration_setup(tmp_path_factory.mktemp("lp"), mappings_root() / "lead_perfection__salesforce", seed=11, scale=0.25) as m:
+    with migration_setup(tmp_path_factory.mktemp("lp"), mappings_root() / "lead_perfection__salesforce", seed=11, scale=0.15) as m:
         yield m, migrate(m)
 
 

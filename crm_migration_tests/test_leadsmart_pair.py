@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def leadsmart(tmp_path_factory):
-    with migration_setup(tmp_path_factory.mktemp("leadsmart"), mappings_root() / "leadsmart__dynamics365", seed=11, scale=0.25) as m:
+    with migration_setup(tmp_path_factory.mktemp("leadsmart"), mappings_root() / "leadsmart__dynamics365", seed=11, scale=0.15) as m:
         yield m, migrate(m)
 
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def leadtrac(tmp_path_factory):
-    with migration_setup(tmp_path_factory.mktemp("leadtrac"), mappings_root() / "leadtrac__zoho", seed=11, scale=0.25) as m:
+    with migration_setup(tmp_path_factory.mktemp("leadtrac"), mappings_root() / "leadtrac__zoho", seed=11, scale=0.2) as m:
         yield m, migrate(m)
 
 

@@ -173,12 +173,14 @@ def test_the_job_reconciles_under_the_multiprocess_executor(migration, first_run
     cli = [sys.executable, "-m", "crm_migration.cli"]
     subprocess.run([*cli, "run", "open", "--pair", migration.pair.name, "--run-id", "full-mp", "--kind", "full",
                     "--export", str(migration.export)], env=env, check=True, capture_output=True, timeout=120)
+    # Contacts and everything upstream of them (accounts, the pair-level assets, every object's extract
+    # and normalize): parallel steps in their own processes, without paying a process for every asset.
     done = subprocess.run([sys.executable, "-m", "dagster", "asset", "materialize", "-m", "crm_migration.definitions",
-                           "--select", f"group:{migration.pair.name}", "--partition", "full-mp"],
+                           "--select", f"*{migration.pair.name}/contact/reconciled", "--partition", "full-mp"],
                           env=env, capture_output=True, text=True, timeout=540)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "using multiprocess executor" in done.stderr
     store = migration.store("full-mp")
-    for obj in migration.pair.objects:
+    for obj in ("account", "contact"):
         acc, expected = account(store, obj), account(first_run, obj)
         assert acc.reconciled and (acc.loaded, acc.rejected) == (expected.loaded, expected.rejected), obj

@@ -24,7 +24,7 @@ PAIR = "profi__salesforce"
 @pytest.fixture(scope="module")
 def profi(tmp_path_factory):
     """The pair as shipped: Individual accounts, other clients as invitees."""
-    with migration_setup(tmp_path_factory.mktemp("profi"), mappings_root() / PAIR, seed=11, scale=0.25) as m:
+    with migration_setup(tmp_path_factory.mktemp("profi"), mappings_root() / PAIR, seed=11, scale=0.15) as m:
         yield m, migrate(m)
 
 
@@ -36,7 +36,7 @@ def profi_other_choices(tmp_path_factory):
     settings = yaml.safe_load((folder / "pair.yaml").read_text())
     settings["options"] = {"client_accounts": "shared", "multi_client_sessions": "event_per_client"}
     (folder / "pair.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
-    with migration_setup(tmp_path_factory.mktemp("profi2"), folder, seed=11, scale=0.15) as m:
+    with migration_setup(tmp_path_factory.mktemp("profi2"), folder, seed=11, scale=0.1) as m:
         yield m, migrate(m)
 
 

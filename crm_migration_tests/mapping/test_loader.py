@@ -20,7 +20,8 @@ def test_shipped_pair_loads_in_load_order():
     assert pair.objects["account"].self_lookup == "ParentId"
     assert pair.objects["case"].parents == {"account", "contact"}
     assert len(pair.version) == 16
-    assert [p.name for p in load_all_pairs()] == ["perfect_portal__salesforce"]
+    assert [p.name for p in load_all_pairs()] == ["lead_perfection__salesforce", "leadsmart__dynamics365", "leadtrac__zoho",
+                                                  "perfect_portal__salesforce", "profi__salesforce"]
 
 
 def _copy(tmp_path: Path) -> Path:
