@@ -124,8 +124,9 @@ def _demo_pair(pair, sandbox, home: Path, args, instance, stack) -> tuple[str, b
     location, users = source_input(pair, home / "sources" / pair.settings.source, seed=args.seed, scale=args.scale, stack=stack)
     print(f"1. Source data (seed {args.seed}, scale {args.scale}): {location}")
     invited, changes = prepare_sandbox(pair, sandbox, users)
-    print(f"2. {invited} user(s) invited to the {sandbox.kind} sandbox; the pair's schema plan applied:")
-    for line in changes or ["nothing to change"]:
+    shown = changes[:4] + ([f"... and {len(changes) - 4} more (`crm-migration schema plan --pair {pair.name}`)"] if len(changes) > 4 else [])
+    print(f"2. {invited} user(s) invited to the {sandbox.kind} sandbox; the pair's schema plan applied ({len(changes)} changes):")
+    for line in shown or ["nothing to change"]:
         print(f"   {line}")
     confirm_mapping(pair, "crm-migration demo")
     # One run per mapping version: re-running the demo re-materializes the same partitions (and
