@@ -80,6 +80,7 @@ def assert_nothing_unplanted(m, store, people: set[str] = frozenset()) -> None:
                                  *truth.get("partner_owner_emails", [])]} | {e.lower() for e in people}
     # Source ids of records that are themselves rejected, skipped or planted: their children follow.
     fallen = set(issues.loc[issues["severity"].isin(["reject", "skip"]), "source_id"].dropna()) | {d["source_id"] for d in truth["defects"]}
+    prefixes = {mapping.source.external_id_prefix for mapping in m.pair.objects.values()} - {""}
     surprises = []
     for i in issues.itertuples():
         if i.reason_code in ("OTHER_MAPPING", "NOTHING_TO_MIGRATE"):
@@ -99,10 +100,15 @@ def assert_nothing_unplanted(m, store, people: set[str] = frozenset()) -> None:
                 continue
             if emails and emails <= known | _attendees(truth):
                 continue
-            if value and any(v in fallen or v.split("/")[-1] in fallen for v in re.split(r"\s*;\s*", value)):
+            if value and any(_source_ids(v, prefixes) & fallen for v in re.split(r"\s*;\s*", value)):
                 continue
         surprises.append(f"{i.reason_code}: {i.message}")
     assert not surprises, f"{len(surprises)} unplanned issues: {surprises[:10]}"
+
+
+def _source_ids(value: str, prefixes: set[str]) -> set[str]:
+    """What a lookup's value may be: a source id, an external id (a prefix before it), a destination id (Module/id)."""
+    return {value, value.split("/")[-1]} | {value[len(p):] for p in prefixes if value.startswith(p)}
 
 
 def _attendees(truth: dict) -> set[str]:

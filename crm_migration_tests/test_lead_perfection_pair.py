@@ -59,9 +59,9 @@ def test_each_job_is_an_opportunity_and_a_job_linked_to_it(lp):
 def test_contacts_without_a_company_land_on_the_unassigned_account(lp):
     m, store = lp
     dest = _dest()
-    [unassigned] = dest.read_back("Account", "Source_System_ID__c", ["UNASSIGNED"], ["Name"])["destination_id"]
+    [unassigned] = dest.read_back("Account", "Source_System_ID__c", ["LP:UNASSIGNED"], ["Name"])["destination_id"]
     mapped = store.read("contact", "mapped")
-    orphans = mapped.loc[mapped["AccountId"] == "UNASSIGNED", "_external_id"].tolist()
+    orphans = mapped.loc[mapped["AccountId"] == "LP:UNASSIGNED", "_external_id"].tolist()
     assert orphans, "the sample export has contacts without a company"
     back = dest.read_back("Contact", "Source_System_ID__c", orphans, ["AccountId"])
     assert set(back["AccountId"]) == {unassigned}

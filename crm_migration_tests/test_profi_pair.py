@@ -99,13 +99,15 @@ def test_the_other_choices_one_event_per_client_and_one_shared_account(profi_oth
     back = dest.read_back("Event", "Source_System_ID__c", events, ["WhoId"])
     assert len(back) == len(events) and back["external_id"].is_unique
     # A group session became one Event per client, each with that client as its contact.
+    prefix = m.pair.settings.external_id_prefix
     group = parts.groupby("session_id").filter(lambda g: len(g) > 1)
-    sample = group[group["event_id"].isin(events)]
+    sample = group[(prefix + group["event_id"]).isin(events)]
     assert len(sample) >= 3
-    contacts = dest.read_back("Contact", "Source_System_ID__c", sample["client_id"].tolist(), ["AccountId"])
+    contacts = dest.read_back("Contact", "Source_System_ID__c", (prefix + sample["client_id"]).tolist(), ["AccountId"])
     who = dict(zip(back["external_id"], back["WhoId"]))
     by_client = dict(zip(contacts["external_id"], contacts["destination_id"]))
-    assert all(who[e] == by_client[c] for e, c in zip(sample["event_id"], sample["client_id"]) if c in by_client)
+    assert all(who[prefix + e] == by_client[prefix + c] for e, c in zip(sample["event_id"], sample["client_id"])
+               if prefix + c in by_client)
     # Every client under the one shared account.
-    [shared] = dest.read_back("Account", "Source_System_ID__c", ["PROFI-CLIENTS"], ["Name"])["destination_id"]
+    [shared] = dest.read_back("Account", "Source_System_ID__c", [prefix + "PROFI-CLIENTS"], ["Name"])["destination_id"]
     assert set(contacts["AccountId"]) == {shared}

@@ -112,7 +112,8 @@ def load_pair(folder: Path | str) -> Pair:
             continue
         if mapping.object in objects:
             raise MappingError(f"{path}: object: {mapping.object!r} is also mapped in {objects[mapping.object].file_name}")
-        objects[mapping.object] = mapping.model_copy(update={"file_name": str(path)})
+        source = mapping.source.model_copy(update={"external_id_prefix": settings.external_id_prefix + mapping.source.external_id_prefix})
+        objects[mapping.object] = mapping.model_copy(update={"file_name": str(path), "source": source})
 
     if not objects:
         raise MappingError(f"{folder}: no object mappings (one YAML file per mapped object)")

@@ -358,6 +358,8 @@ class PairSettings(_Strict):
     delta: DeltaSettings = Field(default_factory=DeltaSettings)
     not_migrated: list[NotMigrated] = Field(default_factory=list)
     options: dict[str, str] = Field(default_factory=dict, description="the pair's choices; mappings with `when` follow them")
+    external_id_prefix: str = Field(
+        "", description="before every external id of the pair: sources that share a destination org never share an external id")
 
     @field_validator("timezone")
     @classmethod
