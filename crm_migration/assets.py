@@ -43,7 +43,7 @@ from crm_migration.pipeline import load as loading
 from crm_migration.pipeline.issues import EXTERNAL_ID
 from crm_migration.pipeline.ledger import Ledger, RunManifest
 from crm_migration.pipeline.normalize import column_orders, extract, normalize
-from crm_migration.pipeline.report import account, markdown_table, write_report
+from crm_migration.pipeline.report import account, data_quality, markdown_table, write_report
 from crm_migration.pipeline.schema_plan import missing_fields, plan_markdown, plan_schema, plan_table
 from crm_migration.pipeline.storage import RunStore, data_home, read_parquet, write_json, write_parquet
 from crm_migration.pipeline.transform import ParentKeys, build_mapped
@@ -174,7 +174,20 @@ def build_pair_assets(pair: Pair) -> list[AssetsDefinition]:
         path.write_text(md, encoding="utf-8")
         return MaterializeResult(metadata={"reference": MetadataValue.md(md), "file": MetadataValue.path(str(path))})
 
-    assets = [destination_schema, destination_users, run_slice, owner_report_asset, rebuild_reference_asset]
+    @asset(key=key("data_quality_report"), partitions_def=parts, group_name=group,
+           deps=[schema_key, *[key(o, "normalized") for o in pair.objects]],
+           description="Before anything loads: duplicates, malformed e-mails, blank mandatory fields, dates normalized, "
+                       "and the values that need a destination picklist option.")
+    def data_quality_report(context: AssetExecutionContext) -> MaterializeResult:
+        store, _, _ = _run(pair, context)
+        md, counts = data_quality(pair, store)
+        path = store.reports_dir() / "data_quality.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(md, encoding="utf-8")
+        return MaterializeResult(metadata={**{k: MetadataValue.int(v) for k, v in counts.items()},
+                                           "report": MetadataValue.md(md), "file": MetadataValue.path(str(path))})
+
+    assets = [destination_schema, destination_users, run_slice, owner_report_asset, rebuild_reference_asset, data_quality_report]
     for mapping in pair.objects.values():
         assets += _object_assets(pair, mapping, parts, key, dest_key, pool)
     assets.append(_report_asset(pair, parts, key))

@@ -138,3 +138,70 @@ def write_report(pair: Pair, store: RunStore, ledger: Ledger) -> tuple[list[Acco
     (out / "reconciliation.md").write_text(md, encoding="utf-8")
     write_json([asdict(a) | {"balanced": a.balanced, "reconciled": a.reconciled} for a in accounts], out / "accounting.json")
     return accounts, md
+
+
+# What the data-quality report counts, in the order it lists them.
+QUALITY_CODES = ("DUPLICATE_SUSPECTED", "INVALID_EMAIL", "REQUIRED_MISSING", "INVALID_DATE", "AMBIGUOUS_DATE",
+                 "INVALID_NUMBER", "INVALID_BOOLEAN", "DUPLICATE_SOURCE_ID", "UNPARSEABLE_ROW")
+
+
+def data_quality(pair: Pair, store: RunStore) -> tuple[str, dict[str, int]]:
+    """The report a customer reviews before loading: what the normalized stage found per object (duplicates
+    are flagged, never removed), how many date values were normalized to ISO 8601 and in which day/month order,
+    and the value-mapping manifest (picklist values the destination must gain: the schema plan's values)."""
+    import json
+
+    rows, dates = [], []
+    for obj, m in pair.objects.items():
+        if not store.path(obj, "normalized").exists():
+            continue
+        issues = pd.concat([store.read_issues(obj, s) for s in ("raw_extract", "normalized") if store.issues_path(obj, s).exists()],
+                           ignore_index=True)
+        norm = store.read(obj, "normalized")
+        counts = issues["reason_code"].value_counts()
+        rows.append({"object": obj, "records": len(norm), **{c: int(counts.get(c, 0)) for c in QUALITY_CODES}})
+        orders_file = store.pair_path(f"date_orders_{obj}.json")
+        orders = json.loads(orders_file.read_text()) if orders_file.exists() else {}
+        for col, typ in m.source.types.items():
+            if typ in ("date", "datetime") and col in norm:
+                dates.append({"object": obj, "column": col, "type": typ, "normalized": int(norm[col].notna().sum()),
+                              "day/month order": (orders.get(col) or "-").replace("_", "-")})
+    table = pd.DataFrame(rows)
+    manifest = value_manifest(pair, store)
+    quality = issues_of(store, QUALITY_CODES)
+    parts = [f"# Data quality before loading: {pair.name}", "",
+             "Duplicates are flagged for review and loaded; nothing is merged or deleted.", "",
+             markdown_table(table), "", "## Dates normalized to ISO 8601", "", markdown_table(pd.DataFrame(dates)), "",
+             "## The value-mapping manifest: each mapped picklist value and whether the destination has the option", "",
+             markdown_table(manifest) if len(manifest) else "_no value-mapped picklists_", "",
+             "## Each finding, with file, row and field", "", markdown_table(quality.head(200))]
+    totals = {c.lower(): int(table[c].sum()) if len(table) else 0 for c in QUALITY_CODES[:5]}
+    missing = int((manifest["in destination"] == "no").sum()) if len(manifest) else 0
+    return "\n".join(parts) + "\n", {**totals, "picklist options missing": missing}
+
+
+def value_manifest(pair: Pair, store: RunStore) -> pd.DataFrame:
+    """Every value a value map sends to a picklist, and whether the destination offers it now (the schema
+    plan adds the missing ones)."""
+    import json
+
+    from crm_migration.pipeline.schema_plan import target_values
+
+    schema_file = store.pair_path("destination_schema.json")
+    schemas = json.loads(schema_file.read_text()) if schema_file.exists() else {}
+    rows = []
+    for m in pair.objects.values():
+        fields = (schemas.get(m.destination.object) or {}).get("fields", {})
+        for name, rule in m.fields.items():
+            f = fields.get(name)
+            if rule.values is None or f is None or f["kind"] not in ("picklist", "multipicklist"):
+                continue
+            have = set(f["picklist_values"])
+            rows += [{"object": m.destination.object, "field": name, "value": v, "in destination": "yes" if v in have else "no"}
+                     for v in sorted(target_values(rule))]
+    return pd.DataFrame(rows, columns=["object", "field", "value", "in destination"]).drop_duplicates()
+
+
+def issues_of(store: RunStore, codes: tuple[str, ...]) -> pd.DataFrame:
+    found = all_issues(store)
+    return found[found["reason_code"].isin(codes)][["object", "reason_code", "message"]].reset_index(drop=True)
