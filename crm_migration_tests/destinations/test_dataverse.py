@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 
 import pandas as pd
@@ -215,14 +216,14 @@ def test_keyless_objects_are_keyed_by_id(dest) -> None:
 
 
 def test_refused_credentials_raise_without_the_secret(sandbox) -> None:
-    c = sandbox.credentials
+    c, refused_secret = sandbox.credentials, secrets.token_urlsafe(30)  # drawn, never written down
     wrong = DataverseDestination(environment_url=sandbox.url, authority=f"{sandbox.url}/{c['tenant_id']}",
-                                 client_id=c["client_id"], client_secret="wrong-secret-value", ca_file=str(sandbox.ca_file))
+                                 client_id=c["client_id"], client_secret=refused_secret, ca_file=str(sandbox.ca_file))
     wrong._retry = RetryPolicy(attempts=2, sleep=lambda s: None)
     with pytest.raises(AuthenticationError, match="invalid_client") as refused:
         wrong.describe(["account"])
     for text in (str(refused.value), repr(wrong), str(wrong)):
-        assert "wrong-secret-value" not in text and c["client_secret"] not in text
+        assert refused_secret not in text and c["client_secret"] not in text
 
 
 def test_an_expired_token_is_reacquired(dest, sandbox) -> None:

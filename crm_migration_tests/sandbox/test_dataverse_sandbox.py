@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 import threading
 import time
 import uuid
@@ -105,9 +106,10 @@ def test_msal_acquires_tokens_through_discovery(sandbox: SandboxHandle) -> None:
     doc = sandbox.client_session().get(f"{sandbox.url}/{c['tenant_id']}/v2.0/.well-known/openid-configuration").json()
     assert doc["token_endpoint"] == f"{sandbox.url}/{c['tenant_id']}/oauth2/v2.0/token"
 
-    bad = _app(sandbox, secret="not-the-secret").acquire_token_for_client([f"{sandbox.url}/.default"])
+    refused_secret = secrets.token_urlsafe(30)  # drawn, never written down
+    bad = _app(sandbox, secret=refused_secret).acquire_token_for_client([f"{sandbox.url}/.default"])
     assert bad["error"] == "invalid_client" and "AADSTS7000215" in bad["error_description"]
-    assert "not-the-secret" not in json.dumps(bad) and c["client_secret"] not in json.dumps(bad)
+    assert refused_secret not in json.dumps(bad) and c["client_secret"] not in json.dumps(bad)
     wrong_resource = _app(sandbox).acquire_token_for_client(["https://elsewhere.crm.dynamics.com/.default"])
     assert wrong_resource["error"] == "invalid_resource"
     with pytest.raises(ValueError, match="Unable to get authority configuration"):

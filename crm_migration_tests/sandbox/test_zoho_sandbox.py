@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -74,8 +75,9 @@ def test_oauth_grants_and_refusals(sandbox):
     assert token["token_type"] == "Bearer" and token["api_domain"] == sandbox.url and token["expires_in"] == 3600
     assert token["access_token"].startswith("1000.")
     assert "access_token" in _token(sandbox, grant_type="client_credentials", refresh_token=None, scope="ZohoCRM.modules.ALL")
-    assert _token(sandbox, client_secret="nope") == {"error": "invalid_client_secret"}
-    assert _token(sandbox, refresh_token="1000.bad.token") == {"error": "invalid_code"}
+    # Refused credentials are drawn at random, never written down.
+    assert _token(sandbox, client_secret=secrets.token_hex(21)) == {"error": "invalid_client_secret"}
+    assert _token(sandbox, refresh_token=f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}") == {"error": "invalid_code"}
     assert _token(sandbox, client_id="1000.OTHER") == {"error": "invalid_client"}
     assert _token(sandbox, grant_type="password") == {"error": "unsupported_grant_type"}
 
