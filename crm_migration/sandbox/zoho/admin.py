@@ -3,35 +3,18 @@
 
 from __future__ import annotations
 
-import json
-import secrets
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from crm_migration.sandbox import admin_api
 from crm_migration.sandbox.zoho.faults import FaultConfig
-
-ADMIN_HEADER = "x-sandbox-admin"
 
 
 def _denied(request: Request) -> JSONResponse | None:
-    token = request.headers.get(ADMIN_HEADER, "")
-    if not secrets.compare_digest(token, request.app.state.crm.credentials["admin_token"]):
-        return JSONResponse({"error": "forbidden", "message": "missing or wrong X-Sandbox-Admin header"}, status_code=403)
-    return None
+    return admin_api.denied(request, request.app.state.crm.credentials["admin_token"])
 
 
-async def _body(request: Request) -> Any:
-    raw = await request.body()
-    try:
-        return json.loads(raw) if raw else {}
-    except ValueError:
-        return None
-
-
-def _bad(message: str) -> JSONResponse:
-    return JSONResponse({"error": "bad_request", "message": message}, status_code=400)
+_body, _bad = admin_api.body, admin_api.bad
 
 
 async def health(request: Request) -> JSONResponse:
@@ -60,23 +43,7 @@ async def stats_reset(request: Request) -> JSONResponse:
     return JSONResponse({"ok": True})
 
 
-async def faults(request: Request) -> JSONResponse:
-    if (denied := _denied(request)) is not None:
-        return denied
-    state = request.app.state
-    if request.method == "DELETE":
-        state.faults = FaultConfig()
-    elif request.method == "POST":
-        body = await _body(request)
-        if not isinstance(body, dict):
-            return _bad("the body must be a JSON object")
-        new = FaultConfig()
-        try:
-            new.update(body)
-        except (ValueError, TypeError) as exc:
-            return _bad(str(exc))
-        state.faults = new
-    return JSONResponse(state.faults.public())
+faults = admin_api.faults_endpoint(FaultConfig, _denied)
 
 
 async def config(request: Request) -> JSONResponse:
