@@ -38,6 +38,9 @@ FieldKind = Literal[
     "boolean", "integer", "decimal", "date", "datetime", "base64",
 ]
 
+# The column of a files table holding the URL of a file kept elsewhere (see Destination.upload_files).
+FILE_LINK = "file_link"
+
 # The columns of every per-record outcome table a destination returns.
 OUTCOME_COLUMNS = ["external_id", "destination_id", "action", "reason_code", "dest_code", "dest_message"]
 Action = Literal["created", "updated", "unchanged", "failed", "deleted"]

@@ -53,6 +53,7 @@ from dagster import ConfigurableResource
 from pydantic import Field, PrivateAttr
 
 from crm_migration.destinations.base import (
+    FILE_LINK,
     AuthenticationError,
     Destination,
     FieldSchema,
@@ -630,7 +631,7 @@ class DataverseDestination(ConfigurableResource, Destination):
         rows = []
         # One request per file is what the API offers for bodies; the loop is over files, not table rows.
         for i in range(len(files)):
-            record = files.iloc[[i]].drop(columns=[path_column, "file_link"], errors="ignore")
+            record = files.iloc[[i]].drop(columns=[path_column, FILE_LINK], errors="ignore")
             key = files.at[i, external_id_field]
             ext = str(i) if by_id else key
             if pd.isna(files.at[i, path_column]):

@@ -37,6 +37,7 @@ from simple_salesforce.exceptions import (
 )
 
 from crm_migration.destinations.base import (
+    FILE_LINK,
     AuthenticationError,
     Destination,
     FieldSchema,
@@ -401,10 +402,10 @@ class SalesforceDestination(ConfigurableResource):
         schema = self.describe([obj])[obj]
         existing = self.read_back(obj, external_id_field, files[external_id_field].tolist(), ["Checksum", "ContentDocumentId", "ContentUrl"])
         by_ext = existing.set_index("external_id") if not existing.empty else pd.DataFrame()
-        links = files["file_link"] if "file_link" in files else pd.Series(pd.NA, index=files.index)
+        links = files[FILE_LINK] if FILE_LINK in files else pd.Series(pd.NA, index=files.index)
         rows = []
         # One REST call per file is what the API offers for bodies; the loop is over files, not table rows.
-        for record in _json_records(files.drop(columns=[path_column, "file_link"], errors="ignore"), schema, keep_nulls=False):
+        for record in _json_records(files.drop(columns=[path_column, FILE_LINK], errors="ignore"), schema, keep_nulls=False):
             ext_id = record[external_id_field]
             row = files[external_id_field] == ext_id
             if pd.isna(files.loc[row, path_column].iloc[0]) and pd.notna(links[row].iloc[0]):

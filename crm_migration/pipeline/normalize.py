@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from crm_migration.destinations.base import FILE_LINK
 from crm_migration.mapping.model import ObjectMapping, PairSettings
 from crm_migration.pipeline.issues import EXTERNAL_ID, drop_rejected, issues_for
 from crm_migration.pipeline.storage import issues_frame
@@ -26,7 +27,6 @@ FILE_PATH = "file_path"
 FILE_SIZE = "file_size"
 FILE_SHA256 = "file_sha256"
 FILE_BASENAME = "file_basename"  # the file's own name, without the export's folders
-FILE_LINK = "file_link"  # a URL that stands in for a file the destination cannot take
 
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 _HAS_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
